@@ -1,0 +1,193 @@
+"""The exercise registry and the solution switch (chapter 00).
+
+Every exercise of the course has an id (``"2.3"``), a name (``conv2d_forward``),
+a chapter and a one-line description, listed once in ``EXERCISES``. The
+autograder, the notebooks, the CLI and the docs all read this list.
+
+In ``cnnlib`` each exercise is a stub decorated with ``@exercise``. The
+decorator lets any exercise run its reference twin from ``solutions/``
+instead, so a learner stuck in chapter 3 can still train in chapter 8:
+
+    CNNLIB_SOLUTIONS=all            every exercise runs reference code
+    CNNLIB_SOLUTIONS=2.3,relu_forward   just these (ids or names)
+
+or from Python, ``cnnlib.use_solutions("2.3")`` (also a context manager).
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    name: str
+    chapter: int
+    module: str  # cnnlib.<module> holds the stub, solutions.<module> the reference
+    description: str
+
+    @property
+    def marker(self) -> str:
+        """The pytest marker that grades this exercise alone: ``pytest -m ex2_3``."""
+        return "ex" + self.id.replace(".", "_")
+
+
+CHAPTERS = {
+    0: "How the course works, and the NumPy you need",
+    1: "Convolution by hand",
+    2: "Fast convolution: im2col and one GEMM",
+    3: "Backpropagation through convolution",
+    4: "Activations and pooling",
+    5: "The linear layer and the losses",
+    6: "Optimizers and learning-rate schedules",
+    7: "Batch normalization and dropout",
+    8: "Training a CNN on full MNIST",
+    9: "Looking inside the network",
+}
+
+EXERCISES = [
+    Exercise("0.1", "zero_pad", 0, "arrays", "pad the two spatial axes of an (N, C, H, W) batch with zeros"),
+    Exercise("0.2", "one_hot", 0, "arrays", "turn integer labels into one-hot rows"),
+    Exercise("1.1", "conv_output_size", 1, "conv", "the output-size formula of a convolution"),
+    Exercise("1.2", "conv2d_naive", 1, "conv", "2-D cross-correlation with explicit loops"),
+    Exercise("2.1", "im2col", 2, "conv", "unfold every receptive field into a row"),
+    Exercise("2.2", "col2im", 2, "conv", "fold rows back, summing where windows overlap"),
+    Exercise("2.3", "conv2d_forward", 2, "conv", "convolution as one matrix multiplication"),
+    Exercise("3.1", "numerical_gradient", 3, "gradcheck", "centred finite differences of a function's output"),
+    Exercise("3.2", "conv2d_backward", 3, "conv", "gradients of a convolution for any stride and padding"),
+    Exercise("4.1", "relu_forward", 4, "activations", "ReLU"),
+    Exercise("4.2", "relu_backward", 4, "activations", "gradient of ReLU"),
+    Exercise("4.3", "maxpool2d_forward", 4, "pooling", "max pooling with any kernel, stride and padding"),
+    Exercise("4.4", "maxpool2d_backward", 4, "pooling", "gradient of max pooling"),
+    Exercise("4.5", "avgpool2d_forward", 4, "pooling", "average pooling"),
+    Exercise("4.6", "avgpool2d_backward", 4, "pooling", "gradient of average pooling"),
+    Exercise("5.1", "linear_forward", 5, "linear", "the fully connected layer"),
+    Exercise("5.2", "linear_backward", 5, "linear", "gradients of the fully connected layer"),
+    Exercise("5.3", "softmax", 5, "losses", "numerically stable softmax"),
+    Exercise("5.4", "softmax_cross_entropy", 5, "losses", "mean cross-entropy of logits and its gradient"),
+    Exercise("5.5", "mse_loss", 5, "losses", "mean squared error and its gradient"),
+    Exercise("6.1", "sgd_step", 6, "updates", "SGD with momentum, Nesterov and weight decay"),
+    Exercise("6.2", "adam_step", 6, "updates", "Adam"),
+    Exercise("6.3", "adamw_step", 6, "updates", "AdamW: Adam with decoupled weight decay"),
+    Exercise("6.4", "cosine_lr", 6, "updates", "cosine learning-rate schedule with linear warm-up"),
+    Exercise("7.1", "batchnorm_forward", 7, "normalization", "batch normalization of (N, D) features"),
+    Exercise("7.2", "batchnorm_backward", 7, "normalization", "gradients of batch normalization"),
+    Exercise("7.3", "spatial_batchnorm_forward", 7, "normalization", "batch normalization of (N, C, H, W) maps"),
+    Exercise("7.4", "spatial_batchnorm_backward", 7, "normalization", "gradients of spatial batch normalization"),
+    Exercise("7.5", "dropout_forward", 7, "dropout", "inverted dropout"),
+    Exercise("7.6", "dropout_backward", 7, "dropout", "gradient of dropout"),
+    Exercise("7.7", "spatial_dropout_forward", 7, "dropout", "dropout of whole channels"),
+]
+
+_BY_KEY = {**{e.id: e for e in EXERCISES}, **{e.name: e for e in EXERCISES}}
+
+
+def get_exercise(key: str) -> Exercise:
+    """Look an exercise up by id (``"2.3"``) or name (``"conv2d_forward"``)."""
+    try:
+        return _BY_KEY[str(key).strip()]
+    except KeyError:
+        valid = ", ".join(f"{e.id} {e.name}" for e in EXERCISES)
+        raise ValueError(f"unknown exercise {key!r}; valid ids and names are: {valid}") from None
+
+
+def exercises_of(chapter: int) -> list[Exercise]:
+    return [e for e in EXERCISES if e.chapter == chapter]
+
+
+# ----------------------------------------------------------------------------
+# The solution switch
+
+_switched_on: set[str] = set()  # names of exercises that run reference code
+
+
+def _parse(spec) -> set[str]:
+    if spec is None or spec is False:
+        return set()
+    if spec is True:
+        spec = "all"
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    names = set()
+    for item in items:
+        item = str(item).strip()
+        if item.lower() == "all":
+            names |= {e.name for e in EXERCISES}
+        elif item:
+            names.add(get_exercise(item).name)
+    return names
+
+
+class _Switch:
+    """What ``use_solutions`` returns: restores the previous state on ``with`` exit."""
+
+    def __init__(self, previous: set[str]):
+        self._previous = previous
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _switched_on.clear()
+        _switched_on.update(self._previous)
+
+
+def use_solutions(*which) -> _Switch:
+    """Run the reference solution of the given exercises instead of yours.
+
+    ``use_solutions("all")``, ``use_solutions("2.3", "relu_forward")``,
+    ``use_solutions(None)`` (everything back to your code). Works as a
+    context manager too: ``with use_solutions("all"): ...``.
+    """
+    previous = set(_switched_on)
+    names = set()
+    for spec in which:
+        names |= _parse(spec)
+    _switched_on.clear()
+    _switched_on.update(names)
+    return _Switch(previous)
+
+
+def solutions_in_use() -> list[Exercise]:
+    """The exercises that currently run reference code, in course order."""
+    return [e for e in EXERCISES if e.name in _switched_on]
+
+
+def describe_switch() -> str:
+    """One line saying which exercises run reference code (shown by notebooks and the CLI)."""
+    on = solutions_in_use()
+    if not on:
+        return "Reference solutions: off (every exercise runs your code)."
+    if len(on) == len(EXERCISES):
+        return f"Reference solutions: ON for all {len(on)} exercises."
+    return "Reference solutions: ON for " + ", ".join(f"{e.id} {e.name}" for e in on) + "."
+
+
+def reference(name: str):
+    """The reference implementation of an exercise (from ``solutions/``)."""
+    ex = get_exercise(name)
+    return getattr(importlib.import_module(f"solutions.{ex.module}"), ex.name)
+
+
+def exercise(stub):
+    """Mark a function in ``cnnlib`` as the stub of a registered exercise.
+
+    The returned function calls the learner's code, or the reference solution
+    when the switch is on for this exercise.
+    """
+    ex = get_exercise(stub.__name__)
+
+    @functools.wraps(stub)
+    def dispatch(*args, **kwargs):
+        if ex.name in _switched_on:
+            return reference(ex.name)(*args, **kwargs)
+        return stub(*args, **kwargs)
+
+    dispatch.exercise = ex
+    dispatch.learner = stub  # the learner's code, whatever the switch says
+    return dispatch
+
+
+use_solutions(os.environ.get("CNNLIB_SOLUTIONS"))

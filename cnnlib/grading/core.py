@@ -1,0 +1,349 @@
+"""The grading machinery: checks, comparisons with learner-friendly messages, the table.
+
+Each exercise is graded by an ordered list of checks, smallest first. A check
+is a function ``check(impl)`` registered with ``@check("conv2d_forward", "title")``;
+``impl.conv2d_forward`` is the code under test (the learner's, or the reference
+when the solution switch is on, or a catalogued wrong implementation in the
+course's own tests), ``REF.conv2d_forward`` the reference solution.
+
+A check passes by returning; it fails by raising ``GradingError`` (through
+``compare`` and friends), and learner code that is not written yet raises
+``NotImplementedError``, which the grader reports as "not started".
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import signal
+import textwrap
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..exercises import EXERCISES, CHAPTERS, get_exercise, reference
+
+TIME_LIMIT = 20.0  # seconds a single check may take before it counts as hanging
+
+
+class GradingError(AssertionError):
+    """A check failed: ``message`` says what and where, ``hint`` what to look at."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message + (f"\nHint: {hint}" if hint else ""))
+        self.message, self.hint = message, hint
+
+
+class NotStarted(Exception):
+    """The code under test raised NotImplementedError."""
+
+
+class _Namespace:
+    """``impl.conv2d_forward`` looks the function up in ``package.<module>``, or in ``overrides``."""
+
+    def __init__(self, package: str, overrides: dict | None = None):
+        self._package, self._overrides = package, dict(overrides or {})
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._overrides:
+            return self._overrides[name]
+        if self._package == "solutions":
+            return reference(name)
+        ex = get_exercise(name)
+        return getattr(importlib.import_module(f"cnnlib.{ex.module}"), name)
+
+
+def learner_impl(**overrides) -> _Namespace:
+    """The functions under test: cnnlib's exercise functions (switch-aware), with overrides."""
+    return _Namespace("cnnlib", overrides)
+
+
+REF = _Namespace("solutions")
+
+
+# ----------------------------------------------------------------------------
+# Registering and running checks
+
+_CHECKS: dict[str, list[tuple[str, object]]] = {}
+
+
+def check(exercise_name: str, title: str):
+    """Register ``fn(impl)`` as the next check of an exercise."""
+    name = get_exercise(exercise_name).name
+
+    def register(fn):
+        _CHECKS.setdefault(name, []).append((title, fn))
+        return fn
+
+    return register
+
+
+def _load_all_checks() -> None:
+    # Grader modules are named after the cnnlib module they grade.
+    for module in sorted({e.module for e in EXERCISES}):
+        if importlib.util.find_spec(f"cnnlib.grading.{module}") is not None:
+            importlib.import_module(f"cnnlib.grading.{module}")
+
+
+def checks_of(exercise_name: str) -> list[tuple[str, object]]:
+    _load_all_checks()
+    return _CHECKS.get(get_exercise(exercise_name).name, [])
+
+
+class _Timeout(BaseException):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Interrupt learner code that runs longer than ``seconds`` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _Timeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_check(fn, impl, title: str = "") -> None:
+    """Run one check: return if it passes, raise GradingError or NotStarted otherwise."""
+    try:
+        with time_limit(TIME_LIMIT):
+            fn(impl)
+    except _Timeout:
+        raise GradingError(
+            f"check '{title}' did not finish within {TIME_LIMIT:.0f} s",
+            "look for a loop that never ends (a while loop whose index is not "
+            "advanced, or a stride of 0).") from None
+    except (GradingError, NotStarted):
+        raise
+    except NotImplementedError as e:
+        raise NotStarted(str(e)) from None
+    except Exception as e:  # learner code crashed: report it as a wrong answer, keep grading
+        raise GradingError(f"check '{title}' raised {type(e).__name__}: {e}") from e
+
+
+@dataclass
+class Result:
+    exercise: str            # name
+    status: str              # "done", "wrong" or "not started"
+    passed: int = 0
+    total: int = 0
+    failed_check: str = ""
+    message: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+
+def grade(exercise_name: str, impl=None) -> Result:
+    """Run every check of one exercise; stop at the first failure."""
+    ex = get_exercise(exercise_name)
+    impl = impl or learner_impl()
+    checks = checks_of(ex.name)
+    res = Result(ex.name, "done", total=len(checks))
+    for title, fn in checks:
+        try:
+            run_check(fn, impl, title)
+        except NotStarted as e:
+            return Result(ex.name, "not started", res.passed, len(checks), title, str(e))
+        except GradingError as e:
+            return Result(ex.name, "wrong", res.passed, len(checks), title, str(e))
+        res.passed += 1
+    if not checks:
+        res.status, res.message = "wrong", "no checks are registered for this exercise"
+    return res
+
+
+def check_exercise(key: str) -> Result:
+    """Grade one exercise and print a short report (used in the notebooks)."""
+    res = grade(key)
+    ex = get_exercise(key)
+    line = f"{ex.id} {ex.name}: {res.status}"
+    if res.done:
+        print(f"{line} ({res.passed} of {res.total} checks passed)")
+    elif res.status == "not started":
+        print(f"{line}. Write it in cnnlib/{ex.module}.py, then run this cell again.")
+    else:
+        print(f"{line} (check {res.passed + 1} of {res.total}, '{res.failed_check}')\n{res.message}")
+    return res
+
+
+# ----------------------------------------------------------------------------
+# Comparisons that explain themselves
+
+def _fmt(v) -> str:
+    return np.array2string(np.asarray(v), precision=6, threshold=20, edgeitems=3)
+
+
+def describe_inputs(**inputs) -> str:
+    """``x.shape=(2, 3, 5, 5), stride=2`` for arrays and plain values alike."""
+    parts = []
+    for k, v in inputs.items():
+        parts.append(f"{k}.shape={tuple(v.shape)}" if isinstance(v, np.ndarray) else f"{k}={v!r}")
+    return ", ".join(parts)
+
+
+def compare(received, expected, what: str, inputs: str = "", *, rtol: float = 1e-5,
+            atol: float = 1e-6, check_dtype: bool = True, hints=()) -> None:
+    """Fail with a precise message unless ``received`` matches ``expected``.
+
+    ``hints`` is a sequence of ``(alternative, text)``: when ``received``
+    matches ``alternative`` (what a common mistake would produce), ``text``
+    is shown as the hint.
+    """
+    where = f" for {inputs}" if inputs else ""
+    expected = np.asarray(expected)
+    if not isinstance(received, (np.ndarray, np.generic, float, int)):
+        raise GradingError(f"{what}{where}: expected a NumPy array, received {type(received).__name__}",
+                           "return arrays, not lists or tuples of them")
+    received_arr = np.asarray(received)
+    if received_arr.shape != expected.shape:
+        hint = None
+        if sorted(received_arr.shape) == sorted(expected.shape):
+            hint = "the axes are in another order: check the layout (N, C, H, W) and your transposes."
+        for alt, text in hints:
+            if np.shape(alt) == received_arr.shape and _close(received_arr, alt, rtol, atol):
+                hint = text
+        raise GradingError(f"{what}{where}: expected shape {expected.shape}, received shape "
+                           f"{received_arr.shape}", hint)
+    if check_dtype and np.issubdtype(expected.dtype, np.floating) and received_arr.dtype != expected.dtype:
+        raise GradingError(f"{what}{where}: expected dtype {expected.dtype}, received {received_arr.dtype}",
+                           "keep the input's dtype: build new arrays with dtype=x.dtype or np.zeros_like.")
+    if _close(received_arr, expected, rtol, atol):
+        return
+    bad = ~np.isclose(received_arr, expected, rtol=rtol, atol=atol, equal_nan=True)
+    first = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+    with np.errstate(invalid="ignore"):
+        err = np.abs(received_arr.astype(np.float64) - expected.astype(np.float64))
+    msg = (f"{what}{where} differs from the reference in {int(bad.sum())} of {bad.size} entries; "
+           f"first at index {first}: expected {expected[first]:.6g}, received "
+           f"{received_arr[first]:.6g}; max abs error {np.nanmax(err) if np.isfinite(err).any() else float('nan'):.3g}")
+    hint = None
+    if not np.isfinite(received_arr).all():
+        hint = "your result contains NaN or inf: look for a division by zero or an overflowing exp."
+    for alt, text in hints:
+        if np.shape(alt) == received_arr.shape and _close(received_arr, alt, rtol, atol):
+            hint = text
+            break
+    raise GradingError(msg, hint)
+
+
+def _close(a, b, rtol, atol) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False))
+
+
+def expect_tuple(value, length: int, what: str):
+    """Fail unless ``value`` is a tuple/list of ``length`` items (e.g. ``(out, cache)``)."""
+    if not isinstance(value, (tuple, list)) or len(value) != length:
+        got = f"a {type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
+        raise GradingError(f"{what} must return a tuple of {length} items, received {got}")
+    return value
+
+
+def expect_raises(exc_type, fn, *args, what: str = "", **kwargs) -> None:
+    """Fail unless ``fn(*args, **kwargs)`` raises ``exc_type``."""
+    try:
+        fn(*args, **kwargs)
+    except exc_type:
+        return
+    except NotImplementedError:
+        raise
+    except Exception as e:
+        raise GradingError(f"{what}: expected {exc_type.__name__}, but it raised {type(e).__name__}: {e}")
+    raise GradingError(f"{what}: expected {exc_type.__name__}, but nothing was raised")
+
+
+class Frozen:
+    """Copies of inputs, to check afterwards that the code under test left them alone."""
+
+    def __init__(self, **arrays):
+        self._saved = {k: np.array(v, copy=True) for k, v in arrays.items()}
+        self._live = arrays
+
+    def verify(self, what: str) -> None:
+        for k, saved in self._saved.items():
+            if not np.array_equal(self._live[k], saved, equal_nan=True):
+                raise GradingError(f"{what} modified its input '{k}' in place",
+                                   f"work on a copy (e.g. {k}.copy()) or build a new array; "
+                                   "callers reuse their inputs.")
+
+
+def gradient_error(a, b) -> float:
+    """Relative error max |a - b| / max(|a| + |b|), 0 when both are zero."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    denom = np.maximum(np.abs(a) + np.abs(b), 1e-12)
+    return float(np.max(np.abs(a - b) / denom)) if a.size else 0.0
+
+
+def numeric_grad(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """The grader's own centred-difference gradient of ``sum(f(x) * dout)`` (float64)."""
+    x = x.astype(np.float64, copy=True)
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = np.sum(f(x) * dout)
+        flat[i] = old - h
+        minus = np.sum(f(x) * dout)
+        flat[i] = old
+        gflat[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def compare_gradient(received, f, x, dout, what: str, inputs: str = "", tol: float = 1e-6) -> None:
+    """Fail unless ``received`` matches the numerical gradient of ``sum(f(x) * dout)``."""
+    expected = numeric_grad(f, x, dout)
+    if np.shape(received) != expected.shape:
+        compare(received, expected, what, inputs)
+    err = gradient_error(received, expected)
+    if not err < tol:
+        idx = np.unravel_index(np.argmax(np.abs(np.asarray(received, np.float64) - expected)), expected.shape)
+        raise GradingError(
+            f"{what}{' for ' + inputs if inputs else ''} disagrees with the numerical gradient: relative "
+            f"error {err:.2e} (tolerance {tol:.0e}); worst at index {tuple(int(i) for i in idx)}: numerical "
+            f"{expected[idx]:.6g}, yours {np.asarray(received)[idx]:.6g}",
+            "check each term of the chain rule on a tiny case with pencil and paper.")
+
+
+# ----------------------------------------------------------------------------
+# The progress table
+
+def status_table(results: dict[str, Result], width: int = 110) -> str:
+    """The per-chapter table printed by ``pytest tests/`` and ``cnnlib progress``."""
+    lines = [f"{'':4}{'exercise':<32}{'status':<14}details"]
+    counts = {"done": 0, "wrong": 0, "not started": 0}
+    for chapter, title in CHAPTERS.items():
+        exs = [e for e in EXERCISES if e.chapter == chapter and e.name in results]
+        if not exs:
+            continue
+        done = sum(results[e.name].done for e in exs)
+        lines.append(f"Chapter {chapter:02d}  {title}  ({done}/{len(exs)} done)")
+        for e in exs:
+            r = results[e.name]
+            counts[r.status] = counts.get(r.status, 0) + 1
+            detail = {"done": f"{r.passed} of {r.total} checks passed",
+                      "wrong": f"check {r.passed + 1} of {r.total} failed: '{r.failed_check}'",
+                      "not started": f"write it in cnnlib/{e.module}.py"}.get(r.status, "")
+            lines.append(f"{'':4}{e.id + ' ' + e.name:<32}{r.status:<14}{detail}")
+            if r.status == "wrong" and r.message:
+                lines.extend(textwrap.wrap(r.message, width, initial_indent=" " * 8,
+                                           subsequent_indent=" " * 10, replace_whitespace=False))
+    total = sum(counts.values())
+    lines.append(f"Total: {counts['done']} of {total} done, {counts['wrong']} wrong, "
+                 f"{counts['not started']} not started")
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""Tests of the course itself: stubs and solutions agree, the set-up files agree,
+and the shipped stubs grade as "not started" and nothing else."""
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnlib.exercises import EXERCISES, get_exercise, reference, use_solutions
+from cnnlib.grading.core import checks_of
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _stub(ex):
+    return getattr(importlib.import_module(f"cnnlib.{ex.module}"), ex.name)
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: f"{e.id}-{e.name}")
+def test_stub_and_solution_agree(ex):
+    stub, ref = _stub(ex), reference(ex.name)
+    assert getattr(stub, "exercise", None) is ex, f"cnnlib.{ex.module}.{ex.name} must be decorated with @exercise"
+    assert inspect.signature(stub.learner) == inspect.signature(ref), f"{ex.name}: signatures differ"
+    assert inspect.getdoc(stub.learner) == inspect.getdoc(ref), f"{ex.name}: docstrings differ"
+    assert "Parameters" in inspect.getdoc(ref) and "Returns" in inspect.getdoc(ref), f"{ex.name}: numpydoc sections"
+    assert checks_of(ex.name), f"{ex.name} has no grading checks"
+
+
+def _stub_is_pristine(ex) -> bool:
+    """True when the stub still ends in `raise NotImplementedError(...)` (the learner has not started)."""
+    fn = ast.parse(inspect.getsource(_stub(ex).learner).lstrip()).body[0]
+    last = fn.body[-1]
+    return (isinstance(last, ast.Raise) and isinstance(last.exc, ast.Call)
+            and getattr(last.exc.func, "id", "") == "NotImplementedError")
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: f"{e.id}-{e.name}")
+def test_stub_raises_not_implemented_naming_the_exercise(ex):
+    if not _stub_is_pristine(ex):
+        pytest.skip(f"{ex.name} has been written by the learner")
+    src = inspect.getsource(_stub(ex).learner)
+    assert f"exercise {ex.id} {ex.name} (chapter {ex.chapter:02d})" in src
+
+
+def test_every_solution_module_mirrors_a_cnnlib_module():
+    exercise_modules = {e.module for e in EXERCISES}
+    solution_modules = {p.stem for p in (ROOT / "solutions").glob("*.py") if p.stem != "__init__"}
+    assert solution_modules == exercise_modules
+    for module in solution_modules:
+        names = {n for n, v in vars(importlib.import_module(f"solutions.{module}")).items()
+                 if inspect.isfunction(v) and v.__module__ == f"solutions.{module}" and not n.startswith("_")}
+        registered = {e.name for e in EXERCISES if e.module == module}
+        assert names == registered, f"solutions/{module}.py: public functions {sorted(names - registered)} " \
+                                    f"are not exercises; exercises missing: {sorted(registered - names)}"
+
+
+def _requirements(lines):
+    return {re.split(r"[<>=!\s\[]", ln.strip(), maxsplit=1)[0].lower() for ln in lines if ln.strip()}
+
+
+def test_environment_yml_and_pyproject_list_the_same_dependencies():
+    import tomllib
+    import yaml
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    conda = _requirements(d for d in env if isinstance(d, str) and not d.startswith(("python", "pip")))
+    pips = [d for d in env if isinstance(d, dict)]
+    assert pips == [{"pip": ["-e ."]}]
+    assert conda == _requirements(project["dependencies"])
+
+
+def test_unknown_exercise_in_the_switch_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown exercise 'conv3d'.*2\.3 conv2d_forward"):
+        use_solutions("conv3d")
+    with pytest.raises(ValueError, match=r"unknown exercise '9\.9'"):
+        get_exercise("9.9")
+
+
+def test_the_environment_variable_switches_exercises_on():
+    code = "import cnnlib; print([e.id for e in cnnlib.solutions_in_use()]); print(cnnlib.describe_switch())"
+    env = dict(os.environ, CNNLIB_SOLUTIONS="2.3,relu_forward")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "['2.3', '4.1']"
+    assert "2.3 conv2d_forward, 4.1 relu_forward" in out
+    env["CNNLIB_SOLUTIONS"] = "2.3,nope"
+    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "unknown exercise 'nope'" in bad.stderr
+
+
+def test_pristine_stubs_grade_as_not_started_and_nothing_else():
+    """Run the autograder on the learner's code in a subprocess: every check of an
+    exercise whose stub is untouched must be skipped as "not started"."""
+    pristine = [e for e in EXERCISES if _stub_is_pristine(e)]
+    if not pristine:
+        pytest.skip("every exercise has been written")
+    env = {k: v for k, v in os.environ.items() if k != "CNNLIB_SOLUTIONS"}
+    markers = " or ".join(e.marker for e in pristine)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-m", markers,
+                           str(ROOT / "tests")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    lines = [ln for ln in proc.stdout.splitlines() if "test_grading[" in ln]
+    assert lines, proc.stdout[-3000:]
+    expected = sum(len(checks_of(e.name)) for e in pristine)
+    assert len([ln for ln in lines if ln.startswith("SKIPPED")]) == expected, proc.stdout[-3000:]
+    assert all(ln.startswith("SKIPPED") and "not started" in ln for ln in lines), proc.stdout[-3000:]
+    assert f"{len(pristine)} not started" in proc.stdout
