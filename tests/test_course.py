@@ -110,3 +110,23 @@ def test_pristine_stubs_grade_as_not_started_and_nothing_else():
     assert len([ln for ln in lines if ln.startswith("SKIPPED")]) == expected, proc.stdout[-3000:]
     assert all(ln.startswith("SKIPPED") and "not started" in ln for ln in lines), proc.stdout[-3000:]
     assert f"{len(pristine)} not started" in proc.stdout
+
+
+def _chapter_sources():
+    return sorted((ROOT / "tools" / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+@pytest.mark.parametrize("src", _chapter_sources(), ids=lambda p: p.stem)
+def test_chapter_notebook_matches_its_source_and_has_outputs(src):
+    import nbformat
+    sys.path.insert(0, str(ROOT / "tools"))
+    from build_notebook import parse
+    nb_path = ROOT / "chapters" / f"{src.stem}.ipynb"
+    assert nb_path.exists(), f"{nb_path.name} is missing: python tools/build_notebook.py {src.relative_to(ROOT)}"
+    built, stored = parse(src.read_text()), nbformat.read(nb_path, as_version=4)
+    assert [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in built.cells] == \
+           [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in stored.cells], \
+        f"{nb_path.name} differs from {src.name}: rebuild it with tools/build_notebook.py"
+    code = [c for c in stored.cells if c.cell_type == "code" and c.source.strip()]
+    assert code and all(c.execution_count is not None for c in code), f"{nb_path.name}: cells without stored outputs"
+    assert "widgets" not in stored.metadata, f"{nb_path.name}: drop metadata.widgets (tools/build_notebook.py does)"
