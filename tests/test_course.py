@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cnnlib.exercises import EXERCISES, get_exercise, reference, use_solutions
@@ -130,3 +131,40 @@ def test_chapter_notebook_matches_its_source_and_has_outputs(src):
     code = [c for c in stored.cells if c.cell_type == "code" and c.source.strip()]
     assert code and all(c.execution_count is not None for c in code), f"{nb_path.name}: cells without stored outputs"
     assert "widgets" not in stored.metadata, f"{nb_path.name}: drop metadata.widgets (tools/build_notebook.py does)"
+
+
+def test_learner_code_that_hangs_is_wrong_and_grading_carries_on(monkeypatch):
+    from cnnlib.grading import core
+
+    def hangs(size, kernel_size, stride=1, padding=0):
+        while True:
+            pass
+
+    monkeypatch.setattr(core, "TIME_LIMIT", 0.5)
+    res = core.grade("conv_output_size", core.learner_impl(conv_output_size=hangs))
+    assert res.status == "wrong" and "did not finish within" in res.message
+    assert core.grade("conv_output_size").done  # the next grade runs normally
+
+
+def test_learner_code_that_returns_the_wrong_type_or_crashes_is_wrong():
+    from cnnlib.grading import core
+    res = core.grade("im2col", core.learner_impl(im2col=lambda x, k, s=1, p=0: x.tolist()))
+    assert res.status == "wrong" and "expected a NumPy array, received list" in res.message
+    res = core.grade("conv2d_forward", core.learner_impl(conv2d_forward=lambda *a: np.zeros(3)))
+    assert res.status == "wrong" and "must return a tuple of 2 items" in res.message
+    res = core.grade("zero_pad", core.learner_impl(zero_pad=lambda x, p: 1 / 0))
+    assert res.status == "wrong" and "raised ZeroDivisionError" in res.message
+
+
+def test_wrong_answers_carry_expected_received_index_and_hint():
+    from cnnlib.grading import core
+
+    def flipped(x, weight, bias=None, stride=1, padding=0):
+        return reference("conv2d_naive")(x, weight[:, :, ::-1, ::-1].copy(), bias, stride, padding)
+
+    res = core.grade("conv2d_naive", core.learner_impl(conv2d_naive=flipped))
+    assert res.status == "wrong" and res.failed_check == "hand-computed 3x3 case"
+    assert "first at index (0, 0, 0, 0): expected -3.5, received 4.5" in res.message
+    assert "max abs error" in res.message and "Hint: you flipped the kernel" in res.message
+    table = core.status_table({"conv2d_naive": res})
+    assert "1.2 conv2d_naive" in table and "wrong" in table and "Hint: you flipped the kernel" in table
