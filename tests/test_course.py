@@ -95,21 +95,24 @@ def test_the_environment_variable_switches_exercises_on():
     assert bad.returncode != 0 and "unknown exercise 'nope'" in bad.stderr
 
 
-def test_pristine_stubs_grade_as_not_started_and_nothing_else():
+def test_pristine_stubs_grade_as_not_started_and_nothing_else(tmp_path):
     """Run the autograder on the learner's code in a subprocess: every check of an
     exercise whose stub is untouched must be skipped as "not started"."""
+    import xml.etree.ElementTree as ET
     pristine = [e for e in EXERCISES if _stub_is_pristine(e)]
     if not pristine:
         pytest.skip("every exercise has been written")
     env = {k: v for k, v in os.environ.items() if k != "CNNLIB_SOLUTIONS"}
-    markers = " or ".join(e.marker for e in pristine)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-m", markers,
-                           str(ROOT / "tests")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    lines = [ln for ln in proc.stdout.splitlines() if "test_grading[" in ln]
-    assert lines, proc.stdout[-3000:]
-    expected = sum(len(checks_of(e.name)) for e in pristine)
-    assert len([ln for ln in lines if ln.startswith("SKIPPED")]) == expected, proc.stdout[-3000:]
-    assert all(ln.startswith("SKIPPED") and "not started" in ln for ln in lines), proc.stdout[-3000:]
+    report = tmp_path / "grading.xml"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+                           "-m", " or ".join(e.marker for e in pristine), str(ROOT / "tests")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    cases = ET.parse(report).getroot().iter("testcase")
+    outcomes = {c.get("name"): [(el.tag, el.get("message", "")) for el in c] for c in cases}
+    assert len(outcomes) == sum(len(checks_of(e.name)) for e in pristine), proc.stdout[-3000:]
+    for name, results in outcomes.items():
+        assert len(results) == 1 and results[0][0] == "skipped" and "not started" in results[0][1], \
+            f"{name}: {results}"
     assert f"{len(pristine)} not started" in proc.stdout
 
 
