@@ -1,0 +1,79 @@
+"""The fully connected (linear) layer: exercises of chapter 05.
+
+Layout as in PyTorch's ``nn.Linear``: x is (N, in_features), weight is
+(out_features, in_features), and ``out = x @ weight.T + bias``.
+
+Each function below is an exercise: replace the ``raise NotImplementedError``
+line with your code, keeping the lines above it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .exercises import exercise
+from .validation import check_array, check_cache, require
+
+
+def linear_shapes(func: str, x, weight, bias):
+    """Validate linear-layer arguments; return (N, in_features, out_features)."""
+    check_array(func, "x", x, floating=True)
+    require(x.ndim == 2, func, "x must be 2-D (N, in_features); flatten images first with "
+            "x.reshape(len(x), -1)", f"x.shape={x.shape}")
+    check_array(func, "weight", weight, 2, "(out_features, in_features)", floating=True)
+    out_features, in_features = weight.shape
+    require(x.shape[1] == in_features, func, "x and weight must have the same number of input features "
+            "(x.shape[1] == weight.shape[1])", f"x.shape={x.shape}, weight.shape={weight.shape}")
+    if bias is not None:
+        check_array(func, "bias", bias, 1, "(out_features,)")
+        require(bias.shape == (out_features,), func, "bias must have shape (out_features,) = (weight.shape[0],)",
+                f"bias.shape={bias.shape}, weight.shape={weight.shape}")
+    return x.shape[0], in_features, out_features
+
+
+@exercise
+def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None):
+    """Fully connected layer, ``out = x @ weight.T + bias`` (PyTorch's ``F.linear``).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, in_features)
+    weight : ndarray, shape (out_features, in_features)
+    bias : ndarray, shape (out_features,), or None
+
+    Returns
+    -------
+    out : ndarray, shape (N, out_features)
+        ``out[n, o] = bias[o] + sum over i of weight[o, i] * x[n, i]``,
+        same dtype as x.
+    cache : tuple
+        ``(x, weight, bias)``, the inputs themselves (no copies).
+        ``linear_backward`` relies on exactly this.
+    """
+    N, in_features, out_features = linear_shapes("linear_forward", x, weight, bias)
+    raise NotImplementedError("exercise 5.1 linear_forward (chapter 05): write it here")
+
+
+@exercise
+def linear_backward(dout: np.ndarray, cache: tuple):
+    """Gradients of ``linear_forward``.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, out_features)
+        Gradient of the loss with respect to the forward's output.
+    cache : tuple
+        ``(x, weight, bias)`` from ``linear_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, in_features)
+    dweight : ndarray, shape (out_features, in_features)
+    dbias : ndarray, shape (out_features,), or None when the forward had no bias
+    """
+    x, weight, bias = check_cache("linear_backward", cache, 3, "linear_forward")
+    N, in_features = x.shape
+    out_features = weight.shape[0]
+    require(isinstance(dout, np.ndarray) and dout.shape == (N, out_features), "linear_backward",
+            "dout must have the shape of the forward's output (N, out_features)",
+            f"dout.shape={getattr(dout, 'shape', None)}, expected {(N, out_features)}")
+    raise NotImplementedError("exercise 5.2 linear_backward (chapter 05): write it here")

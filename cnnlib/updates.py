@@ -1,0 +1,252 @@
+"""Optimizer update rules and the cosine learning-rate schedule: exercises of chapter 06.
+
+Each rule is a pure function of one parameter array, its gradient and the
+optimizer's state for it (momentum buffer, Adam's moments): it returns the
+new parameter and the new state as new arrays and never writes into its
+inputs. The formulas are PyTorch's (``torch.optim.SGD``, ``Adam``, ``AdamW``
+and ``lr_scheduler.CosineAnnealingLR``), so a run here can be checked step by
+step against PyTorch. ``cnnlib.optim`` walks a model's parameters and calls
+these functions.
+
+Each function below is an exercise: replace the ``raise NotImplementedError``
+line with your code, keeping the lines above it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .exercises import exercise
+from .validation import check_array, check_int, require
+
+
+def check_param_grad(func: str, param, grad) -> None:
+    """``param`` a float array, ``grad`` an array of the same shape and dtype."""
+    check_array(func, "param", param, floating=True)
+    check_array(func, "grad", grad)
+    require(grad.shape == param.shape and grad.dtype == param.dtype, func,
+            "grad must have the shape and dtype of param",
+            f"param.shape={param.shape}, param.dtype={param.dtype}, grad.shape={grad.shape}, grad.dtype={grad.dtype}")
+
+
+def check_state(func: str, name: str, state, param):
+    """An optimizer state array (or None before the first step) shaped like ``param``."""
+    if state is not None:
+        check_array(func, name, state)
+        require(state.shape == param.shape and state.dtype == param.dtype, func,
+                f"{name} must be None or an array with the shape and dtype of param",
+                f"param.shape={param.shape}, param.dtype={param.dtype}, "
+                f"{name}.shape={state.shape}, {name}.dtype={state.dtype}")
+    return state
+
+
+def check_rates(func: str, **values) -> list[float]:
+    """Each value must be a real number >= 0; return them as Python floats, in order.
+
+    Python floats (not NumPy float64 scalars) keep float32 arrays float32.
+    """
+    out = []
+    for name, value in values.items():
+        require(isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool),
+                func, f"{name} must be a number", f"{name}={value!r}", TypeError)
+        require(bool(value >= 0), func, f"{name} must be >= 0", f"{name}={value!r}")
+        out.append(float(value))
+    return out
+
+
+def check_betas(func: str, beta1, beta2) -> tuple[float, float]:
+    """Adam's decay rates: 0 <= beta < 1 (as torch.optim.Adam requires)."""
+    beta1, beta2 = check_rates(func, beta1=beta1, beta2=beta2)
+    require(beta1 < 1 and beta2 < 1, func, "beta1 and beta2 must lie in [0, 1)", f"beta1={beta1}, beta2={beta2}")
+    return beta1, beta2
+
+
+def adam_state(func: str, param, m, v):
+    """Validate Adam's moments; ``None`` (before the first step) becomes zeros, as in PyTorch."""
+    m = check_state(func, "m", m, param)
+    v = check_state(func, "v", v, param)
+    return (np.zeros_like(param) if m is None else m), (np.zeros_like(param) if v is None else v)
+
+
+@exercise
+def sgd_step(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray | None, lr: float,
+             momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
+             weight_decay: float = 0.0):
+    """One step of stochastic gradient descent, as ``torch.optim.SGD`` takes it.
+
+    With ``g = grad + weight_decay * param``::
+
+        if momentum == 0:   new_param = param - lr * g            (velocity stays None)
+        else:
+            velocity = g                                     on the first step (velocity is None)
+            velocity = momentum * velocity + (1 - dampening) * g   on every later step
+            step = g + momentum * velocity  if nesterov  else  velocity
+            new_param = param - lr * step
+
+    Parameters
+    ----------
+    param : ndarray, any shape
+    grad : ndarray, same shape and dtype as param
+        Gradient of the loss with respect to param.
+    velocity : ndarray like param, or None
+        The momentum buffer returned by the previous step; None before the
+        first step (and always when momentum == 0).
+    lr : float
+        Learning rate, >= 0.
+    momentum : float
+        >= 0; 0 is plain SGD.
+    dampening : float
+        Scales the gradient added to the buffer by ``1 - dampening`` (not on the first step).
+    nesterov : bool
+        Nesterov momentum (needs momentum > 0 and dampening == 0).
+    weight_decay : float
+        L2 penalty ``weight_decay/2 * ||param||^2``, added to the gradient.
+
+    Returns
+    -------
+    new_param : ndarray, same shape and dtype as param
+    new_velocity : ndarray like param, or None when momentum == 0
+        Both are new arrays: the inputs are not modified.
+    """
+    check_param_grad("sgd_step", param, grad)
+    velocity = check_state("sgd_step", "velocity", velocity, param)
+    lr, momentum, dampening, weight_decay = check_rates(
+        "sgd_step", lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
+    require(not nesterov or (momentum > 0 and dampening == 0), "sgd_step",
+            "Nesterov momentum requires momentum > 0 and dampening == 0",
+            f"momentum={momentum}, dampening={dampening}")
+    raise NotImplementedError("exercise 6.1 sgd_step (chapter 06): write it here")
+
+
+@exercise
+def adam_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray | None, v: np.ndarray | None, t: int,
+              lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+              weight_decay: float = 0.0):
+    """One step of Adam, as ``torch.optim.Adam`` takes it (weight decay as an L2 penalty).
+
+    With ``g = grad + weight_decay * param``::
+
+        m = beta1 * m + (1 - beta1) * g           running mean of the gradient
+        v = beta2 * v + (1 - beta2) * g**2        running mean of its square
+        m_hat = m / (1 - beta1**t)                bias corrections: m and v start at 0
+        v_hat = v / (1 - beta2**t)
+        new_param = param - lr * m_hat / (sqrt(v_hat) + eps)
+
+    Parameters
+    ----------
+    param : ndarray, any shape
+    grad : ndarray, same shape and dtype as param
+    m, v : ndarray like param, or None
+        The moments returned by the previous step; None (meaning zeros) before the first.
+    t : int
+        The number of this step, counted from 1.
+    lr : float
+        >= 0.
+    beta1, beta2 : float
+        In [0, 1).
+    eps : float
+        >= 0, added to the denominator, outside the square root.
+    weight_decay : float
+        >= 0, added to the gradient times param (L2 penalty; compare ``adamw_step``).
+
+    Returns
+    -------
+    new_param : ndarray, same shape and dtype as param
+    m, v : ndarray, same shape and dtype as param
+        The updated moments, to pass to the next step. All three are new
+        arrays: the inputs are not modified.
+    """
+    check_param_grad("adam_step", param, grad)
+    m, v = adam_state("adam_step", param, m, v)
+    t = check_int("adam_step", "t", t, 1)
+    lr, eps, weight_decay = check_rates("adam_step", lr=lr, eps=eps, weight_decay=weight_decay)
+    beta1, beta2 = check_betas("adam_step", beta1, beta2)
+    raise NotImplementedError("exercise 6.2 adam_step (chapter 06): write it here")
+
+
+@exercise
+def adamw_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray | None, v: np.ndarray | None, t: int,
+               lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+               weight_decay: float = 1e-2):
+    """One step of AdamW, as ``torch.optim.AdamW`` takes it: Adam with decoupled weight decay.
+
+    The decay shrinks the parameter directly instead of going through the
+    gradient (so Adam's normalisation does not rescale it)::
+
+        decayed = param * (1 - lr * weight_decay)
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad**2
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        new_param = decayed - lr * m_hat / (sqrt(v_hat) + eps)
+
+    Parameters
+    ----------
+    param : ndarray, any shape
+    grad : ndarray, same shape and dtype as param
+    m, v : ndarray like param, or None
+        The moments returned by the previous step; None (meaning zeros) before the first.
+    t : int
+        The number of this step, counted from 1.
+    lr : float
+        >= 0.
+    beta1, beta2 : float
+        In [0, 1).
+    eps : float
+        >= 0, added to the denominator, outside the square root.
+    weight_decay : float
+        >= 0, the decoupled decay rate (scaled by lr, as in PyTorch).
+
+    Returns
+    -------
+    new_param : ndarray, same shape and dtype as param
+    m, v : ndarray, same shape and dtype as param
+        The updated moments, to pass to the next step. All three are new
+        arrays: the inputs are not modified.
+    """
+    check_param_grad("adamw_step", param, grad)
+    m, v = adam_state("adamw_step", param, m, v)
+    t = check_int("adamw_step", "t", t, 1)
+    lr, eps, weight_decay = check_rates("adamw_step", lr=lr, eps=eps, weight_decay=weight_decay)
+    beta1, beta2 = check_betas("adamw_step", beta1, beta2)
+    raise NotImplementedError("exercise 6.3 adamw_step (chapter 06): write it here")
+
+
+@exercise
+def cosine_lr(step: int, total_steps: int, base_lr: float, min_lr: float = 0.0, warmup_steps: int = 0) -> float:
+    """Learning rate at ``step`` of a cosine schedule with linear warm-up.
+
+    Steps are counted from 0. With ``W = warmup_steps`` and ``T = total_steps - W``::
+
+        step < W:            lr = base_lr * (step + 1) / W          (base_lr/W, 2*base_lr/W, ..., base_lr)
+        W <= step <= total:  lr = min_lr + (base_lr - min_lr) * (1 + cos(pi * (step - W) / T)) / 2
+        step > total:        lr = min_lr                            (the schedule has ended)
+
+    so the cosine part starts at base_lr on step W and reaches min_lr on step
+    ``total_steps``. With ``warmup_steps=0`` this is the closed form of
+    ``torch.optim.lr_scheduler.CosineAnnealingLR(T_max=total_steps,
+    eta_min=min_lr)`` after ``step`` calls of ``scheduler.step()``.
+
+    Parameters
+    ----------
+    step : int
+        >= 0.
+    total_steps : int
+        >= 1, the step at which the learning rate reaches min_lr.
+    base_lr : float
+        >= 0, the peak learning rate.
+    min_lr : float
+        >= 0, the final learning rate.
+    warmup_steps : int
+        0 <= warmup_steps < total_steps.
+
+    Returns
+    -------
+    float
+    """
+    step = check_int("cosine_lr", "step", step, 0)
+    total_steps = check_int("cosine_lr", "total_steps", total_steps, 1)
+    warmup_steps = check_int("cosine_lr", "warmup_steps", warmup_steps, 0)
+    require(warmup_steps < total_steps, "cosine_lr", "warmup_steps must be smaller than total_steps",
+            f"warmup_steps={warmup_steps}, total_steps={total_steps}")
+    base_lr, min_lr = check_rates("cosine_lr", base_lr=base_lr, min_lr=min_lr)
+    raise NotImplementedError("exercise 6.4 cosine_lr (chapter 06): write it here")
