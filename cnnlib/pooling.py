@@ -1,0 +1,157 @@
+"""Pooling (chapter 04): max and average pooling, forward and backward (exercises 4.3-4.6).
+
+Layout and names as in PyTorch's ``max_pool2d`` / ``avg_pool2d``: x is
+(N, C, H, W), each channel is pooled on its own over kH x kW windows that
+start every (sH, sW) positions, and
+
+    H_out = (H + 2*padding - kH) // sH + 1        (likewise W_out)
+
+The stride defaults to the kernel size (non-overlapping windows). Padding is
+at most half the kernel; max pooling pads with -inf (the border never wins),
+average pooling with zeros that count in the mean (PyTorch's default
+``count_include_pad=True``).
+
+Each function below is an exercise: replace the ``raise NotImplementedError``
+line with your code, keeping the lines above it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import check_dout
+from .exercises import exercise
+from .validation import check_array, check_cache, check_int, check_pair, require
+
+
+def pool_params(func: str, x, kernel_size, stride, padding):
+    """Validate pooling arguments; return (kH, kW, sH, sW, padding, H_out, W_out).
+
+    ``stride=None`` becomes the kernel size, as in PyTorch.
+    """
+    check_array(func, "x", x, 4, "(N, C, H, W)", floating=True)
+    kH, kW = check_pair(func, "kernel_size", kernel_size, 1)
+    sH, sW = (kH, kW) if stride is None else check_pair(func, "stride", stride, 1)
+    padding = check_int(func, "padding", padding, 0)
+    require(2 * padding <= min(kH, kW), func, "padding must be at most half the kernel size (as in PyTorch)",
+            f"padding={padding}, kernel_size={(kH, kW)}")
+    H, W = x.shape[2:]
+    require(kH <= H + 2 * padding and kW <= W + 2 * padding, func,
+            "the kernel must fit in the padded input (kH <= H + 2*padding, kW <= W + 2*padding)",
+            f"x.shape={x.shape}, kernel_size={(kH, kW)}, padding={padding}")
+    return kH, kW, sH, sW, padding, (H + 2 * padding - kH) // sH + 1, (W + 2 * padding - kW) // sW + 1
+
+
+@exercise
+def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None, padding: int = 0):
+    """Max pooling: the largest value of every window, channel by channel.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float dtype
+    kernel_size : int or (kH, kW)
+    stride : int, (sH, sW) or None
+        Step between windows. None (the default) means ``kernel_size``:
+        non-overlapping windows, as in PyTorch's ``MaxPool2d``.
+    padding : int
+        Border added on each side of H and W, filled with -inf so that it
+        never wins; at most half the kernel size.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out), dtype of x
+        ``out[n, c, i, j] = max over u, v of x_pad[n, c, i*sH + u, j*sW + v]``
+        with ``H_out = (H + 2*padding - kH) // sH + 1`` (likewise W_out).
+    cache : tuple
+        ``(x, (kH, kW), (sH, sW), padding, argmax)``: the kernel size and the
+        stride as pairs (the stride resolved when it was None), and
+        ``argmax``, an integer array of shape (N, C, H_out, W_out) saying
+        where each window's maximum is, as the offset ``u*kW + v`` inside the
+        window. On a tie it is the *first* maximum in row-major order (what
+        ``np.argmax`` returns, and the element PyTorch picks), so the whole
+        gradient goes to that one element.
+    """
+    kH, kW, sH, sW, padding, H_out, W_out = pool_params("maxpool2d_forward", x, kernel_size, stride, padding)
+    N, C, H, W = x.shape
+    raise NotImplementedError("exercise 4.3 maxpool2d_forward (chapter 04): write it here")
+
+
+@exercise
+def maxpool2d_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """Gradient of ``maxpool2d_forward``: each window routes its gradient to its maximum.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H_out, W_out)
+        Gradient of the loss with respect to the forward's output.
+    cache : tuple
+        ``(x, (kH, kW), (sH, sW), padding, argmax)`` from ``maxpool2d_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), dtype of dout
+        ``dout[n, c, i, j]`` goes to the one input that was the maximum of
+        window (i, j) (offset ``argmax[n, c, i, j]`` in the window); every
+        other input gets 0 from that window. When windows overlap (stride <
+        kernel) an input can be the maximum of several windows: their
+        gradients add up. The padding border is dropped.
+    """
+    x, (kH, kW), (sH, sW), padding, argmax = check_cache("maxpool2d_backward", cache, 5, "maxpool2d_forward")
+    N, C, H, W = x.shape
+    H_out, W_out = argmax.shape[2:]
+    check_dout("maxpool2d_backward", dout, (N, C, H_out, W_out))
+    raise NotImplementedError("exercise 4.4 maxpool2d_backward (chapter 04): write it here")
+
+
+@exercise
+def avgpool2d_forward(x: np.ndarray, kernel_size, stride=None, padding: int = 0):
+    """Average pooling: the mean of every window, channel by channel.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float dtype
+    kernel_size : int or (kH, kW)
+    stride : int, (sH, sW) or None
+        Step between windows. None (the default) means ``kernel_size``, as
+        in PyTorch's ``AvgPool2d``.
+    padding : int
+        Zeros added on each side of H and W; at most half the kernel size.
+        The zeros count in the mean (PyTorch's default
+        ``count_include_pad=True``): every window is divided by kH*kW.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out), dtype of x
+        ``out[n, c, i, j] = (sum over u, v of x_pad[n, c, i*sH + u, j*sW + v]) / (kH*kW)``
+        with ``H_out = (H + 2*padding - kH) // sH + 1`` (likewise W_out).
+    cache : tuple
+        ``(x, (kH, kW), (sH, sW), padding)``: the kernel size and the stride
+        as pairs (the stride resolved when it was None).
+    """
+    kH, kW, sH, sW, padding, H_out, W_out = pool_params("avgpool2d_forward", x, kernel_size, stride, padding)
+    N, C, H, W = x.shape
+    raise NotImplementedError("exercise 4.5 avgpool2d_forward (chapter 04): write it here")
+
+
+@exercise
+def avgpool2d_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """Gradient of ``avgpool2d_forward``: each window spreads its gradient evenly.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H_out, W_out)
+        Gradient of the loss with respect to the forward's output.
+    cache : tuple
+        ``(x, (kH, kW), (sH, sW), padding)`` from ``avgpool2d_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), dtype of dout
+        Every input of window (i, j), padding included, receives
+        ``dout[n, c, i, j] / (kH*kW)``; when windows overlap (stride <
+        kernel) the shares add up. The padding border is dropped.
+    """
+    x, (kH, kW), (sH, sW), padding = check_cache("avgpool2d_backward", cache, 4, "avgpool2d_forward")
+    N, C, H, W = x.shape
+    H_out, W_out = (H + 2 * padding - kH) // sH + 1, (W + 2 * padding - kW) // sW + 1
+    check_dout("avgpool2d_backward", dout, (N, C, H_out, W_out))
+    raise NotImplementedError("exercise 4.6 avgpool2d_backward (chapter 04): write it here")
