@@ -606,11 +606,8 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """``x`` where ``x > 0``, else ``negative_slope * x`` (not an exercise).
-
-    Written with ufuncs, which keep the memory layout of their input (a channels-last
-    view stays channels-last).
-    """
+    """``x`` where ``x > 0``, else ``negative_slope * x`` (not an exercise), calling
+    ``activations.leaky_relu_forward`` / ``leaky_relu_backward``."""
 
     _always = ("negative_slope",)
 
@@ -623,47 +620,35 @@ class LeakyReLU(Layer):
 
     def forward(self, x):
         self._check(x, None)
-        positive = x > 0
-        out = np.multiply(x, x.dtype.type(self.negative_slope))
-        np.copyto(out, x, where=positive)
-        self._cache = positive
+        out, self._cache = F_act.leaky_relu_forward(x, self.negative_slope)
         return out
 
     def backward(self, dout):
-        positive = self._cached()
-        dx = np.multiply(dout, dout.dtype.type(self.negative_slope))
-        np.copyto(dx, dout, where=positive)
-        return dx
+        return F_act.leaky_relu_backward(dout, self._cached())
 
 
 class Sigmoid(Layer):
-    """``1 / (1 + exp(-x))`` (not an exercise), computed as ``(1 + tanh(x/2)) / 2``, which never overflows."""
+    """``1 / (1 + exp(-x))`` (not an exercise), calling ``activations.sigmoid_forward`` / ``sigmoid_backward``."""
 
     def forward(self, x):
         self._check(x, None)
-        out = np.tanh(x * x.dtype.type(0.5))
-        out += 1
-        out *= 0.5
-        self._cache = out
+        out, self._cache = F_act.sigmoid_forward(x)
         return out
 
     def backward(self, dout):
-        s = self._cached()
-        return dout * s * (1 - s)  # d sigmoid = s (1 - s)
+        return F_act.sigmoid_backward(dout, self._cached())
 
 
 class Tanh(Layer):
-    """``tanh(x)`` (not an exercise)."""
+    """``tanh(x)`` (not an exercise), calling ``activations.tanh_forward`` / ``tanh_backward``."""
 
     def forward(self, x):
         self._check(x, None)
-        out = np.tanh(x)
-        self._cache = out
+        out, self._cache = F_act.tanh_forward(x)
         return out
 
     def backward(self, dout):
-        t = self._cached()
-        return dout * (1 - t * t)  # d tanh = 1 - tanh^2
+        return F_act.tanh_backward(dout, self._cached())
 
 
 # ----------------------------------------------------------------------------
