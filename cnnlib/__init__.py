@@ -10,10 +10,16 @@ from .exercises import EXERCISES, describe_switch, get_exercise, solutions_in_us
 __version__ = "0.1.0"
 
 
-def check(exercise: str):
+def check(exercise: str) -> None:
     """Grade one exercise (id or name) and print the result: ``cnnlib.check("2.3")``."""
     from .grading import check_exercise
-    return check_exercise(exercise)
+    check_exercise(exercise)
+
+
+def grade(exercise: str):
+    """Grade one exercise (id or name) and return its ``Result`` (``.status``, ``.message``, ``.done``)."""
+    from .grading import grade as _grade
+    return _grade(exercise)
 
 
 def progress(chapters=None) -> str:
@@ -22,5 +28,5 @@ def progress(chapters=None) -> str:
     return status_table(grade_all(chapters))
 
 
-__all__ = ["EXERCISES", "check", "describe_switch", "get_exercise", "progress",
+__all__ = ["EXERCISES", "check", "describe_switch", "get_exercise", "grade", "progress",
            "solutions_in_use", "use_solutions"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exercises import EXERCISES, CHAPTERS, get_exercise, reference
+from ..gradcheck import rel_error
 
 TIME_LIMIT = 20.0  # seconds a single check may take before it counts as hanging
 
@@ -167,8 +168,12 @@ def grade(exercise_name: str, impl=None) -> Result:
     return res
 
 
-def check_exercise(key: str) -> Result:
-    """Grade one exercise and print a short report (used in the notebooks)."""
+def check_exercise(key: str) -> None:
+    """Grade one exercise and print a short report (used in the notebooks).
+
+    Returns nothing, so a notebook cell shows only the report; use ``grade(key)``
+    for the ``Result``.
+    """
     res = grade(key)
     ex = get_exercise(key)
     line = f"{ex.id} {ex.name}: {res.status}"
@@ -178,7 +183,6 @@ def check_exercise(key: str) -> Result:
         print(f"{line}. Write it in cnnlib/{ex.module}.py, then run this cell again.")
     else:
         print(f"{line} (check {res.passed + 1} of {res.total}, '{res.failed_check}')\n{res.message}")
-    return res
 
 
 # ----------------------------------------------------------------------------
@@ -282,13 +286,6 @@ class Frozen:
                                    "callers reuse their inputs.")
 
 
-def gradient_error(a, b) -> float:
-    """Relative error max |a - b| / max(|a| + |b|), 0 when both are zero."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    denom = np.maximum(np.abs(a) + np.abs(b), 1e-12)
-    return float(np.max(np.abs(a - b) / denom)) if a.size else 0.0
-
-
 def numeric_grad(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """The grader's own centred-difference gradient of ``sum(f(x) * dout)`` (float64)."""
     x = x.astype(np.float64, copy=True)
@@ -310,7 +307,7 @@ def compare_gradient(received, f, x, dout, what: str, inputs: str = "", tol: flo
     expected = numeric_grad(f, x, dout)
     if np.shape(received) != expected.shape:
         compare(received, expected, what, inputs)
-    err = gradient_error(received, expected)
+    err = rel_error(received, expected)
     if not err < tol:
         idx = np.unravel_index(np.argmax(np.abs(np.asarray(received, np.float64) - expected)), expected.shape)
         raise GradingError(
