@@ -25,6 +25,7 @@ _HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*
 
 def parse(source: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
+    nb.nbformat_minor = 4  # cells without ids: stable diffs
     nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                    "language_info": {"name": "python"}}
     cells, current = [], None

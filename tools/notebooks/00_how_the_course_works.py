@@ -91,12 +91,12 @@ for ex in cnnlib.EXERCISES:
 # you get which check, which input, what was expected and, for common mistakes, a hint.
 #
 # In a notebook, grade one exercise with `cnnlib.check`. It prints **done**, **wrong**
-# (with the message) or **not started**, and returns the result too (its `.status`;
-# the chapters write `_ = cnnlib.check(...)` so that it is not displayed twice):
+# (with the message) or **not started**. `cnnlib.grade` returns the same result as an
+# object instead, for code that needs its `.status`:
 
 # %%
-result = cnnlib.check("0.1")
-print("status:", result.status)
+cnnlib.check("0.1")
+print("status:", cnnlib.grade("0.1").status)
 
 # %% [markdown]
 # The same checks run from a terminal (*File, New, Terminal* in JupyterLab), in the
@@ -323,7 +323,7 @@ print("patch at (1, 2):\n", patches[1, 2])
 # never N or C. (NumPy's `np.pad` can do it; so can `np.zeros` and a slice assignment.)
 
 # %%
-_ = cnnlib.check("0.1")
+cnnlib.check("0.1")
 
 # %%
 padded = zero_pad(images[:1], 4)
@@ -348,7 +348,7 @@ plt.show()
 # (`out[rows, cols] = 1`) or broadcasting both work.
 
 # %%
-_ = cnnlib.check("0.2")
+cnnlib.check("0.2")
 
 # %%
 targets = one_hot(labels[:12], 10)

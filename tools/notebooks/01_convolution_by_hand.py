@@ -121,7 +121,7 @@ plt.show()
 # when the kernel does not fit in the padded input.
 
 # %%
-_ = cnnlib.check("1.1")
+cnnlib.check("1.1")
 
 # %%
 print(f"{'':>14}" + "".join(f"{f'p={p}':>6}" for p in range(3)))
@@ -153,7 +153,7 @@ for k in (1, 3, 5):
 # at every one of the 2 x 2 output positions.
 
 # %%
-_ = cnnlib.check("1.2")
+cnnlib.check("1.2")
 
 # %%
 x = np.arange(9.0).reshape(1, 1, 3, 3)               # (N, C_in, H, W) = (1, 1, 3, 3)

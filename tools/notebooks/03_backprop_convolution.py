@@ -288,7 +288,7 @@ plt.show()
 #   $x + h - 2h + h$ is not always $x$).
 
 # %%
-_ = cnnlib.check("3.1")
+cnnlib.check("3.1")
 
 # %%
 x = np.array([1.0, -2.0, 3.0])
@@ -333,7 +333,7 @@ for dtype in (np.float32, np.float64):
 # Keep the dtype (float32 stays float32) and do not modify `dout` or the cache.
 
 # %%
-_ = cnnlib.check("3.2")
+cnnlib.check("3.2")
 
 # %% [markdown]
 # ## Gradient check

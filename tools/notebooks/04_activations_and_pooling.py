@@ -91,7 +91,7 @@ print(cnnlib.describe_switch())
 # `x`: the caller may still need it.
 
 # %%
-_ = cnnlib.check("4.1")
+cnnlib.check("4.1")
 
 # %% [markdown]
 # ## Exercise 4.2: `relu_backward` (in `cnnlib/activations.py`)
@@ -100,7 +100,7 @@ _ = cnnlib.check("4.1")
 # 0. The cache holds `out`; the mask is `out > 0`.
 
 # %%
-_ = cnnlib.check("4.2")
+cnnlib.check("4.2")
 
 # %% [markdown]
 # The backward functions give the derivatives: with `dout = 1` everywhere,
@@ -227,7 +227,7 @@ plt.show()
 #   axis, and use `argmax` and `np.take_along_axis`.
 
 # %%
-_ = cnnlib.check("4.3")
+cnnlib.check("4.3")
 
 # %% [markdown]
 # ## Exercise 4.5: `avgpool2d_forward` (in `cnnlib/pooling.py`)
@@ -237,7 +237,7 @@ _ = cnnlib.check("4.3")
 # padding)`.
 
 # %%
-_ = cnnlib.check("4.5")
+cnnlib.check("4.5")
 
 # %% [markdown]
 # ## Backward: routing and spreading the gradient
@@ -305,7 +305,7 @@ print("argmax:", cache[4].ravel(), " dx:", maxpool2d_backward(np.ones((1, 1, 1, 
 # can even build dx in one broadcast expression: the reference solution does.)
 
 # %%
-_ = cnnlib.check("4.4")
+cnnlib.check("4.4")
 
 # %% [markdown]
 # ## Exercise 4.6: `avgpool2d_backward` (in `cnnlib/pooling.py`)
@@ -313,7 +313,7 @@ _ = cnnlib.check("4.4")
 # The same loop, adding `dout / (kH*kW)` into every strided slice.
 
 # %%
-_ = cnnlib.check("4.6")
+cnnlib.check("4.6")
 
 # %% [markdown]
 # The graders compared your backward passes with numerical gradients; here is the same

@@ -68,7 +68,7 @@ print(cnnlib.describe_switch())
 #   = \begin{pmatrix} -0.5 & 3.5 \\ -0.5 & 8.5 \end{pmatrix}.$$
 
 # %%
-_ = cnnlib.check("5.1")
+cnnlib.check("5.1")
 
 # %%
 x = np.array([[1.0, 2.0], [3.0, 4.0]])          # (N, in_features) = (2, 2)
@@ -114,7 +114,7 @@ assert np.allclose(out, [[-0.5, 3.5], [-0.5, 8.5]])
 # $db = (3, 1)$.
 
 # %%
-_ = cnnlib.check("5.2")
+cnnlib.check("5.2")
 
 # %%
 dx, dW, db = linear_backward(np.array([[1.0, 0.0], [2.0, 1.0]]), cache)
@@ -158,7 +158,7 @@ assert max(errors.values()) < 1e-7, errors
 # any finite logits**. Why that needs care is shown right after the check.
 
 # %%
-_ = cnnlib.check("5.3")
+cnnlib.check("5.3")
 
 # %%
 logits = np.array([[1.0, -0.5, 3.0, 0.2, -1.0, 0.5, -2.0, 2.2, 0.0, -0.3]])   # (1, 10): a "2" that looks like a "7"
@@ -267,7 +267,7 @@ assert np.isnan(naive32).any()
 # $L = \frac{1}{2}(-\log\frac{5}{8} - \log\frac{1}{4}) = 0.9281$.
 
 # %%
-_ = cnnlib.check("5.4")
+cnnlib.check("5.4")
 
 # %%
 loss, dlogits = softmax_cross_entropy(np.log(np.array([[1.0, 2.0, 5.0], [1.0, 1.0, 2.0]])), np.array([2, 0]))
@@ -335,7 +335,7 @@ assert errors["dlogits"] < 1e-7, errors
 # $L = (1 + 0 + 4 + 9)/4 = 3.5$ and $d\hat y = \frac{2}{4}(1, 0, -2, 3)$.
 
 # %%
-_ = cnnlib.check("5.5")
+cnnlib.check("5.5")
 
 # %% [markdown]
 # ### Why classifiers use cross-entropy, not MSE on probabilities

@@ -116,7 +116,7 @@ print(cnnlib.describe_switch())
 # = (0.95, 0.4)$ and $\theta = (1, -2) - 0.1\,(0.95, 0.4) = (0.905, -2.04)$.
 
 # %%
-_ = cnnlib.check("6.1")
+cnnlib.check("6.1")
 
 # %%
 param, velocity = np.array([1.0, -2.0]), np.array([0.5, 1.0])
@@ -181,8 +181,8 @@ assert np.allclose(new_param, [0.905, -2.04]) and np.allclose(velocity, [0.5, 1.
 # float64.
 
 # %%
-_ = cnnlib.check("6.2")
-_ = cnnlib.check("6.3")
+cnnlib.check("6.2")
+cnnlib.check("6.3")
 
 # %%
 param, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
@@ -407,7 +407,7 @@ for name, (losses, acc) in runs.items():
 # `base_lr=0.4`, steps 0 to 4 give 0.1, 0.2, 0.3, 0.4, 0.4 and step 7 gives 0.2.
 
 # %%
-_ = cnnlib.check("6.4")
+cnnlib.check("6.4")
 
 # %%
 epochs, base = 100, 0.1

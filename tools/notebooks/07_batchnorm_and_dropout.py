@@ -136,7 +136,7 @@ for c in range(4):
 # $0.9 + 0.1 \cdot \tfrac{4}{3} \cdot 4 = 1.4\overline{3}$.
 
 # %%
-_ = cnnlib.check("7.1")
+cnnlib.check("7.1")
 
 # %%
 x = np.array([[-5.0, 0.0], [3.0, 4.0], [1.0, 4.0], [9.0, 0.0]])  # (N, D) = (4, 2)
@@ -175,7 +175,7 @@ assert np.array_equal(running_mean, [0, 0]) and np.array_equal(running_var, [1, 
 # The running variance's unbiased correction uses $M = N H W$.
 
 # %%
-_ = cnnlib.check("7.3")
+cnnlib.check("7.3")
 
 # %% [markdown]
 # Now the digits' feature maps, before and after, in training mode with $\gamma = 1$
@@ -358,7 +358,7 @@ assert np.abs(train_a[0] - train_b[0]).max() > 0.01
 # staged version first if you like, and compare), in eval mode with the affine one.
 
 # %%
-_ = cnnlib.check("7.2")
+cnnlib.check("7.2")
 
 # %% [markdown]
 # Check it with chapter 03's numerical gradient on random float64 inputs, in both
@@ -405,7 +405,7 @@ assert np.allclose(dx.sum(axis=0), 0, atol=1e-12) and np.allclose((dx * x_hat).s
 # turn `dx` back into (N, C, H, W).
 
 # %%
-_ = cnnlib.check("7.4")
+cnnlib.check("7.4")
 
 # %% tags=["nbval-ignore-output"]
 x4 = rng.standard_normal((3, 4, 5, 2)) * 2 - 1
@@ -464,7 +464,7 @@ for training in (True, False):
 # fraction $p$ is dropped, the mean is kept, the same seed repeats the mask.
 
 # %%
-_ = cnnlib.check("7.5")
+cnnlib.check("7.5")
 
 # %%
 x = np.ones((1000, 100), np.float32)
@@ -503,7 +503,7 @@ assert all(a > b for a, b in zip(errors, errors[1:]))
 # applies as usual.
 
 # %%
-_ = cnnlib.check("7.6")
+cnnlib.check("7.6")
 
 # %% tags=["nbval-ignore-output"]
 x = rng.standard_normal((6, 10))
@@ -528,7 +528,7 @@ assert max(errors.values()) < 1e-7, errors
 # (N, C, 1, 1) (or None), so that your `dropout_backward` works unchanged.
 
 # %%
-_ = cnnlib.check("7.7")
+cnnlib.check("7.7")
 
 # %% [markdown]
 # The difference in pictures: the first digit's 8 feature maps (after a ReLU), the two
