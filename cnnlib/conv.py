@@ -117,11 +117,12 @@ def im2col(x: np.ndarray, kernel_size, stride: int = 1, padding: int = 0) -> np.
 
     Returns
     -------
-    cols : ndarray, shape (N, H_out, W_out, C_in*kH*kW)
+    cols : ndarray, shape (N, H_out, W_out, kH*kW*C_in)
         ``cols[n, i, j]`` is the window ``x_pad[n, :, i*stride:i*stride+kH,
-        j*stride:j*stride+kW]`` flattened in (C_in, kH, kW) order, the order
-        of ``weight.reshape(C_out, -1)``, so ``cols @ weight.reshape(C_out, -1).T``
-        is the convolution. Same dtype as ``x``.
+        j*stride:j*stride+kW]`` flattened channels-last, in (kH, kW, C_in)
+        order (each pixel's C_in channels side by side), the order of
+        ``w_rows = weight.transpose(0, 2, 3, 1).reshape(C_out, -1)``, so
+        ``cols @ w_rows.T`` is the convolution. Same dtype as ``x``.
     """
     N, C_in, H, W, kH, kW, H_out, W_out = window_shapes("im2col", x, kernel_size, stride, padding)
     raise NotImplementedError("exercise 2.1 im2col (chapter 02): write it here")
@@ -133,7 +134,7 @@ def col2im(cols: np.ndarray, x_shape: tuple, kernel_size, stride: int = 1, paddi
 
     Parameters
     ----------
-    cols : ndarray, shape (N, H_out, W_out, C_in*kH*kW)
+    cols : ndarray, shape (N, H_out, W_out, kH*kW*C_in)
         In the layout ``im2col`` returns.
     x_shape : tuple (N, C_in, H, W)
         Shape of the image the rows came from (without padding).
@@ -150,9 +151,9 @@ def col2im(cols: np.ndarray, x_shape: tuple, kernel_size, stride: int = 1, paddi
     """
     N, C_in, H, W, kH, kW, H_out, W_out = window_shapes(
         "col2im", np.empty(x_shape, dtype=np.uint8), kernel_size, stride, padding)
-    require(cols.shape == (N, H_out, W_out, C_in * kH * kW), "col2im",
-            "cols must have shape (N, H_out, W_out, C_in*kH*kW) for x_shape and kernel_size",
-            f"cols.shape={cols.shape}, expected {(N, H_out, W_out, C_in * kH * kW)}")
+    require(cols.shape == (N, H_out, W_out, kH * kW * C_in), "col2im",
+            "cols must have shape (N, H_out, W_out, kH*kW*C_in) for x_shape and kernel_size",
+            f"cols.shape={cols.shape}, expected {(N, H_out, W_out, kH * kW * C_in)}")
     raise NotImplementedError("exercise 2.2 col2im (chapter 02): write it here")
 
 
@@ -175,7 +176,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
         Equal to ``conv2d_naive(x, weight, bias, stride, padding)``, same dtype as x.
     cache : tuple
         ``(x, weight, bias, stride, padding, cols)`` with ``cols = im2col(x,
-        (kH, kW), stride, padding)`` of shape (N, H_out, W_out, C_in*kH*kW).
+        (kH, kW), stride, padding)`` of shape (N, H_out, W_out, kH*kW*C_in).
         ``conv2d_backward`` relies on exactly this.
     """
     N, C_in, H, W, C_out, kH, kW, H_out, W_out = conv_shapes("conv2d_forward", x, weight, bias, stride, padding)

@@ -78,14 +78,17 @@ def errors_for(cfg, seed) -> dict[str, float]:
     if b is not None:
         errors["conv2d_backward dbias"] = rel_err(db, t_db)
 
-    # im2col is F.unfold with the windows as rows; col2im is F.fold of the same layout.
-    cols = ref.im2col(x, (kH, kW), stride, padding)  # (N, H_out, W_out, C_in*kH*kW)
+    # im2col is F.unfold with the windows as rows, each reordered from F.unfold's
+    # (C_in, kH, kW) to channels-last (kH, kW, C_in); col2im is F.fold of the same.
+    cols = ref.im2col(x, (kH, kW), stride, padding)  # (N, H_out, W_out, kH*kW*C_in)
     N, H_out, W_out, K = cols.shape
+    C_in = x.shape[1]
     t_cols = F.unfold(torch.tensor(x), (kH, kW), padding=padding, stride=stride)  # (N, C_in*kH*kW, H_out*W_out)
-    errors["im2col"] = rel_err(cols, t_cols.numpy().transpose(0, 2, 1).reshape(N, H_out, W_out, K))
+    t_cols = t_cols.numpy().reshape(N, C_in, kH, kW, H_out, W_out).transpose(0, 4, 5, 2, 3, 1)
+    errors["im2col"] = rel_err(cols, t_cols.reshape(N, H_out, W_out, K))
     c = rng.standard_normal(cols.shape)
-    t_c = torch.tensor(c.reshape(N, H_out * W_out, K).transpose(0, 2, 1).copy())  # (N, C_in*kH*kW, H_out*W_out)
-    t_x = F.fold(t_c, x.shape[2:], (kH, kW), padding=padding, stride=stride)
+    t_c = c.reshape(N, H_out, W_out, kH, kW, C_in).transpose(0, 5, 3, 4, 1, 2).reshape(N, K, H_out * W_out)
+    t_x = F.fold(torch.tensor(t_c.copy()), x.shape[2:], (kH, kW), padding=padding, stride=stride)
     errors["col2im"] = rel_err(ref.col2im(c, x.shape, (kH, kW), stride, padding), t_x.numpy())
     return errors
 

@@ -170,9 +170,10 @@ def _(impl):
         k = w.shape[2:]
         N, C, kH, kW = x.shape[0], x.shape[1], k[0], k[1]
         ref = REF.im2col(x, k, s, p)
-        wrong_order = ref.reshape(ref.shape[:3] + (C, kH, kW)).transpose(0, 1, 2, 4, 5, 3).reshape(ref.shape)
+        wrong_order = ref.reshape(ref.shape[:3] + (kH, kW, C)).transpose(0, 1, 2, 5, 3, 4).reshape(ref.shape)
         compare(impl.im2col(x, k, s, p), ref, "im2col", describe_inputs(x=x, kernel_size=k, stride=s, padding=p),
-                hints=[(wrong_order, "each row must be flattened in (C_in, kH, kW) order, like weight.reshape(C_out, -1).")])
+                hints=[(wrong_order, "each row must be flattened channels-last, in (kH, kW, C_in) order: "
+                        "window.transpose(1, 2, 0) for a (C_in, kH, kW) window.")])
 
 
 @check("im2col", "keeps dtype float32 and leaves inputs unmodified")

@@ -69,11 +69,11 @@ def _forward_cache_cols_other_order(x, weight, bias, stride=1, padding=0):
     cols = cache[5]
     N, H_out, W_out, K = cols.shape
     C, kH, kW = weight.shape[1:]
-    cols = cols.reshape(N, H_out, W_out, C, kH, kW).transpose(0, 1, 2, 4, 5, 3).reshape(cols.shape)
+    cols = cols.reshape(N, H_out, W_out, kH, kW, C).transpose(0, 1, 2, 5, 3, 4).reshape(cols.shape)
     return out, cache[:5] + (cols,)
 
 
-def _im2col_loops(x, kernel_size, stride=1, padding=0, order="chw"):
+def _im2col_loops(x, kernel_size, stride=1, padding=0, order="hwc"):
     kH, kW = (kernel_size, kernel_size) if np.isscalar(kernel_size) else kernel_size
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     N, C, Hp, Wp = xp.shape
@@ -82,7 +82,7 @@ def _im2col_loops(x, kernel_size, stride=1, padding=0, order="chw"):
     for i in range(H_out):
         for j in range(W_out):
             win = xp[:, :, i * stride:i * stride + kH, j * stride:j * stride + kW]
-            cols[:, i, j] = (win if order == "chw" else win.transpose(0, 2, 3, 1)).reshape(N, -1)
+            cols[:, i, j] = (win if order == "chw" else win.transpose(0, 2, 3, 1)).reshape(N, -1)  # hwc: channels last
     return cols
 
 
@@ -93,7 +93,7 @@ def _col2im_loops(cols, x_shape, kernel_size, stride=1, padding=0, assign=False,
     _, H_out, W_out, _ = cols.shape
     for i in range(H_out):
         for j in range(W_out):
-            block = cols[:, i, j].reshape(N, C, kH, kW)
+            block = cols[:, i, j].reshape(N, kH, kW, C).transpose(0, 3, 1, 2)  # (N, C, kH, kW)
             if assign:
                 xp[:, :, i * stride:i * stride + kH, j * stride:j * stride + kW] = block
             else:
@@ -128,9 +128,9 @@ def _backward_einsum(dout, cache):
     x, w, b, s, p, cols = cache
     N, C, H, W = x.shape
     C_out, _, kH, kW = w.shape
-    dw = np.einsum("nohw,nhwk->ok", dout, cols).reshape(w.shape)
+    dw = np.einsum("nohw,nhwk->ok", dout, cols).reshape(C_out, kH, kW, C).transpose(0, 3, 1, 2)
     db = None if b is None else dout.sum(axis=(0, 2, 3))
-    dcols = np.einsum("nohw,ok->nhwk", dout, w.reshape(C_out, -1))
+    dcols = np.einsum("nohw,ok->nhwk", dout, w.transpose(0, 2, 3, 1).reshape(C_out, -1))
     dx = _col2im_loops(dcols, x.shape, (kH, kW), s, p)
     return dx, dw, db
 
@@ -139,7 +139,7 @@ WRONG = {
     "conv2d_naive": dict(CONV_MISTAKES, **{"modifies its input": _modifies_input}),
     "conv2d_forward": dict({k: _as_forward(f) for k, f in CONV_MISTAKES.items()},
                            **{"returns no cache": _forward_without_cache,
-                              "cache cols in (kH, kW, C_in) order": _forward_cache_cols_other_order}),
+                              "cache cols in (C_in, kH, kW) order": _forward_cache_cols_other_order}),
     "conv_output_size": {
         "padding on one side": lambda n, k, s=1, p=0: (n + p - k) // s + 1,
         "true division": lambda n, k, s=1, p=0: (n + 2 * p - k) / s + 1,
@@ -147,7 +147,7 @@ WRONG = {
         "ceil instead of floor": lambda n, k, s=1, p=0: -(-(n + 2 * p - k) // s) + 1,
     },
     "im2col": {
-        "(kH, kW, C_in) order": lambda x, k, s=1, p=0: _im2col_loops(x, k, s, p, order="hwc"),
+        "(C_in, kH, kW) order": lambda x, k, s=1, p=0: _im2col_loops(x, k, s, p, order="chw"),
         "padding ignored": lambda x, k, s=1, p=0: _im2col_loops(x, k, s, 0)
         if p == 0 else _im2col_loops(x, k, s, 0)[:, :1],
         "stride ignored": lambda x, k, s=1, p=0: _im2col_loops(x, k, 1, p),
@@ -174,7 +174,7 @@ RIGHT = {
     "conv2d_forward": {
         "naive loops plus im2col cache": _as_forward(lambda x, w, b=None, s=1, p=0: _naive(x, w, b, s, p)),
         "einsum on the im2col rows": lambda x, w, b, s=1, p=0: (
-            np.einsum("nhwk,ok->nohw", ref.im2col(x, w.shape[2:], s, p), w.reshape(len(w), -1))
+            np.einsum("nhwk,ok->nohw", ref.im2col(x, w.shape[2:], s, p), w.transpose(0, 2, 3, 1).reshape(len(w), -1))
             + (0 if b is None else b.reshape(1, -1, 1, 1)),
             (x, w, b, s, p, ref.im2col(x, w.shape[2:], s, p))),
     },

@@ -68,7 +68,7 @@ print(cnnlib.describe_switch())
 # This is the forward formula again with the roles swapped: a **cross-correlation of the
 # input with `dout`**, where dout plays the kernel (for stride 1; with stride $s$, dout's
 # entries are $s$ apart, as if $s - 1$ zeros sat between them). In im2col terms,
-# $\texttt{dweight}$ reshaped to (C_out, C_in kH kW) is
+# $\texttt{dweight}$ in the layout of `W_rows` (chapter 02), (C_out, kH kW C_in), is
 # $\mathtt{dout\_rows}^\top\, \text{cols}$, where
 # `dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C_out)` lists dout in the row order
 # of cols.
@@ -208,7 +208,8 @@ for stride, padding in [(1, 0), (1, 1), (2, 1), (3, 2)]:
 
     # dx as col2im of dcols
     dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C_out)    # (N*H_out*W_out, C_out)
-    dcols = (dout_rows @ w.reshape(C_out, -1)).reshape(cache[5].shape)   # (N, H_out, W_out, C_in*kH*kW)
+    w_rows = w.transpose(0, 2, 3, 1).reshape(C_out, -1)          # (C_out, kH*kW*C_in), the order of cols
+    dcols = (dout_rows @ w_rows).reshape(cache[5].shape)         # (N, H_out, W_out, kH*kW*C_in)
     dx_col2im = col2im(dcols, x.shape, (kH, kW), stride, padding)
 
     # dweight as a cross-correlation of the padded input with the dilated dout (batch and channels swapped)
@@ -326,8 +327,10 @@ for dtype in (np.float32, np.float64):
 # 1. `dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C_out)`, shape
 #    (N H_out W_out, C_out), in the row order of `cols`;
 # 2. `dbias`: the sum of dout over N, H_out and W_out;
-# 3. `dweight = dout_rows.T @ cols.reshape(-1, K)`, reshaped to (C_out, C_in, kH, kW);
-# 4. `dcols = dout_rows @ weight.reshape(C_out, -1)`, reshaped to the shape of cols, and
+# 3. `dweight = dout_rows.T @ cols.reshape(-1, K)`, of shape (C_out, kH kW C_in): reshape it
+#    to (C_out, kH, kW, C_in), then transpose to (C_out, C_in, kH, kW);
+# 4. `dcols = dout_rows @ W_rows` with `W_rows = weight.transpose(0, 2, 3, 1).reshape(C_out, -1)`,
+#    reshaped to the shape of cols, and
 #    `dx = col2im(dcols, x.shape, (kH, kW), stride, padding)`.
 #
 # Keep the dtype (float32 stays float32) and do not modify `dout` or the cache.
