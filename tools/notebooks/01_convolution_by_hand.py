@@ -298,9 +298,37 @@ assert np.allclose(out2, 2 * out1)
 # %% [markdown]
 # ## Kernel playground
 #
-# > **Placeholder.** An interactive widget goes here: edit a 3 x 3 kernel with sliders
-# > and see its effect on a digit live. It is added in a later version of the course;
-# > until then, change the numbers in `kernels` above and run the cells again.
+# Edit a kernel and watch its cross-correlation with a digit change. Pick a classic
+# kernel from the list, or type your own numbers into the $3 \times 3$ (or $5 \times 5$)
+# boxes: the kernel becomes "custom". The slider picks the digit; the check box adds
+# $k // 2$ zeros of padding on each side, which keeps the output $28 \times 28$ (without
+# it a $k \times k$ kernel gives $(28 - k + 1) \times (28 - k + 1)$). The output is
+# computed by your own `conv2d_naive` (until chapter 02 gives you `conv2d_forward`,
+# which the playground then uses), and drawn red where it is positive and blue where
+# negative.
+#
+# Things to try: flip the signs of Sobel x (the colours swap); make a kernel that detects
+# diagonal edges; make one whose weights do not sum to 1 and see the brightness change;
+# compare the $3 \times 3$ and $5 \times 5$ blurs.
+
+# %% tags=["nbval-ignore-output"]
+import matplotlib.pyplot as plt
+
+from cnnlib import widgets
+from cnnlib.data import load_mnist_sample
+
+playground_digits, _ = load_mnist_sample(20)          # (20, 1, 28, 28)
+widgets.kernel_playground(playground_digits)
+
+# %% [markdown]
+# If you do not see the widget (the notebook viewed on GitHub, or widgets switched off),
+# here is what it shows for its first setting: Sobel x on the first digit, with padding 1.
+
+# %%
+state = widgets.kernel_playground_state(playground_digits[0], widgets.classic_kernels(3)["Sobel x"], padding=1)
+print(state["title"])
+widgets.kernel_playground_figure(state)
+plt.show()
 
 # %% [markdown]
 # ## Summary
