@@ -1,0 +1,236 @@
+"""Tests of the ``cnnlib`` command (chapter 08): train, evaluate, export, progress.
+
+They train the small CNN for two epochs on 400 digits of the MNIST sample
+shipped with cnnlib (no network, no data files), in temporary directories.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cnnlib
+from cnnlib.checkpoint import load_checkpoint
+from cnnlib.cli import main, new_run_dir
+from cnnlib.config import load_config
+from cnnlib.data import load_mnist_sample
+from cnnlib.layers import Sequential
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = """\
+model: small_cnn
+dataset: mnist_sample
+train_samples: 400
+test_samples: 200
+epochs: 2
+batch_size: 50
+optimizer: sgd
+lr: 0.1
+momentum: 0.9
+scheduler:
+  name: cosine
+  interval: step
+callbacks:
+  checkpoint:
+    monitor: val_accuracy
+seed: 0
+validation_split: 0.25
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY + f"run_dir: {tmp_path / 'runs'}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One training run through main([...]), shared by the tests that only read its results."""
+    tmp = tmp_path_factory.mktemp("cli")
+    config = tmp / "tiny.yaml"
+    config.write_text(TINY)
+    with cnnlib.use_solutions(None):  # --reference must switch them on by itself
+        code = main(["train", "--config", str(config), "--reference", "--run-dir", str(tmp / "runs"),
+                     "--no-progress"])
+    assert code == 0
+    (run,) = (tmp / "runs").iterdir()
+    return tmp, run
+
+
+def _history_rows(run):
+    with open(run / "history.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_writes_a_complete_run_directory(trained):
+    tmp, run = trained
+    assert run.name.startswith("tiny-")
+    names = {p.name for p in run.iterdir()}
+    assert {"config.yaml", "history.csv", "best.npz", "metrics.json"} <= names
+    assert {"curves.png", "confusion_matrix.png"} <= names  # cnnlib.viz is installed
+    assert not [n for n in names if n.startswith(".")]  # no temporary files left behind
+    config = load_config(run / "config.yaml")
+    assert config.model == "small_cnn" and config.epochs == 2
+    rows = _history_rows(run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test_samples"] == 200 and metrics["epochs_trained"] == 2
+    assert metrics["reference_solutions"] == "Reference solutions: ON for all 31 exercises."
+    assert metrics["test_accuracy"] > 0.3  # ten classes: far above chance after 2 epochs on 300 digits
+    best = max(float(r["val_accuracy"]) for r in rows)
+    saved = load_checkpoint(run / "best.npz")
+    assert saved["extra"]["metrics"]["val_accuracy"] == pytest.approx(best)
+    assert metrics["best_epoch"] == saved["epoch"]
+
+
+def test_train_prints_the_switch_and_the_run_directory(tiny, tmp_path, capsys):
+    code = main(["train", "--config", str(tiny), "--reference", "--epochs", "1", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert out.splitlines()[0] == "Reference solutions: ON for all 31 exercises."
+    assert f"Run directory: {run}" in out and "Test accuracy" in out
+    assert len(_history_rows(run)) == 1  # --epochs overrides the config
+
+
+def test_each_run_gets_a_new_directory(tmp_path):
+    first = new_run_dir(tmp_path, "cfg")
+    (first / "best.npz").write_text("keep me")
+    second, third = new_run_dir(tmp_path, "cfg"), new_run_dir(tmp_path, "cfg")
+    assert len({first, second, third}) == 3  # within one second: numbered
+    assert (first / "best.npz").read_text() == "keep me"
+    assert all(p.is_dir() and p.parent == tmp_path and p.name.startswith("cfg-") for p in (first, second, third))
+
+
+def test_evaluate_reports_what_train_measured(trained, capsys):
+    tmp, run = trained
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert main(["evaluate", "--checkpoint", str(run / "best.npz"), "--reference"]) == 0
+    out = capsys.readouterr().out
+    assert f"test accuracy {metrics['test_accuracy']:.2%}" in out
+    assert f"loss {metrics['test_loss']:.4f}" in out and "(200 mnist_sample images)" in out
+
+
+def test_export_writes_weights_and_architecture_and_never_overwrites(trained, tmp_path, capsys):
+    tmp, run = trained
+    out = tmp_path / "export" / "model.npz"
+    assert main(["export", "--checkpoint", str(run / "best.npz"), "--out", str(out)]) == 0
+    description = json.loads(out.with_suffix(".json").read_text())
+    assert description["input_shape"] == [1, 28, 28] and description["class_names"][3] == "3"
+    model = Sequential.from_config(description["architecture"])
+    with np.load(out, allow_pickle=False) as weights:
+        model.load_state_dict(dict(weights))
+    original = load_checkpoint(run / "best.npz")["model"]
+    x = load_mnist_sample(8)[0]
+    np.testing.assert_array_equal(model.eval().forward(x), original.eval().forward(x))
+
+    before = out.read_bytes()
+    capsys.readouterr()
+    assert main(["export", "--checkpoint", str(run / "best.npz"), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "already exist" in err and "pass --force to overwrite" in err
+    assert out.read_bytes() == before
+    assert main(["export", "--checkpoint", str(run / "best.npz"), "--out", str(out), "--force"]) == 0
+    assert main(["export", "--checkpoint", str(run / "best.npz"), "--out", str(tmp_path / "m.json")]) == 1
+
+
+def test_bad_config_fails_before_creating_a_run_directory(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.replace("lr: 0.1", "learning_rate: 0.1") + f"run_dir: {tmp_path / 'runs'}\n")
+    assert main(["train", "--config", str(bad), "--reference"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown key 'learning_rate'; did you mean 'lr'?" in err
+    assert not (tmp_path / "runs").exists()
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "nope.npz")]) == 1
+    assert "no checkpoint file" in capsys.readouterr().err
+
+
+def test_a_diverging_run_keeps_what_it_saved_and_touches_no_other_run(tiny, tmp_path, capsys):
+    other = tmp_path / "runs" / "tiny-older"
+    other.mkdir(parents=True)
+    (other / "best.npz").write_bytes(b"another run's checkpoint")
+    diverging = tmp_path / "diverge.yaml"
+    diverging.write_text(tiny.read_text().replace("lr: 0.1", "lr: 1.0e+30"))
+    assert main(["train", "--config", str(diverging), "--reference", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "the loss became" in err and "lower learning rate" in err and "Training failed" in err
+    assert (other / "best.npz").read_bytes() == b"another run's checkpoint"
+    (run,) = [p for p in (tmp_path / "runs").iterdir() if p != other]
+    assert (run / "config.yaml").exists() and not (run / "metrics.json").exists()
+
+
+def _run(*args, env=None, cwd=None):
+    return subprocess.run([sys.executable, "-m", "cnnlib.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+def test_the_command_runs_as_a_program(tiny, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CNNLIB_SOLUTIONS"}
+    proc = _run("train", "--config", str(tiny), "--reference", "--epochs", "1", env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Reference solutions: ON for all 31 exercises." in proc.stdout
+    assert "Epoch 1/1" in proc.stderr  # the progress bar
+    (run,) = (tmp_path / "runs").iterdir()
+    assert (run / "best.npz").exists()
+
+    help_text = _run("--help").stdout
+    assert all(cmd in help_text for cmd in ("train", "evaluate", "export", "progress"))
+    script = shutil.which("cnnlib", path=str(Path(sys.executable).parent))  # the console script of pyproject.toml
+    if script:
+        proc = subprocess.run([script, "train", "--help"], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0 and "--reference" in proc.stdout
+
+
+def test_without_reference_the_learners_code_runs(tiny, tmp_path):
+    from cnnlib.conv import conv2d_forward
+    try:
+        conv2d_forward.learner(np.zeros((1, 1, 3, 3), np.float32), np.zeros((1, 1, 3, 3), np.float32), None)
+    except NotImplementedError:
+        pass
+    else:
+        pytest.skip("conv2d_forward has been written by the learner")
+    env = {k: v for k, v in os.environ.items() if k != "CNNLIB_SOLUTIONS"}
+    proc = _run("train", "--config", str(tiny), "--no-progress", env=env, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "Reference solutions: off" in proc.stdout
+    assert "write it here" in proc.stderr and "--reference" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_progress_prints_the_autograder_table():
+    env = dict(os.environ, CNNLIB_SOLUTIONS="all")
+    proc = _run("progress", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "conv2d_forward" in proc.stdout and "done" in proc.stdout
+
+
+@pytest.mark.parametrize("scheduler, expected", [
+    (None, type(None)), ({"name": "step", "step_size": 2, "gamma": 0.5}, "StepLR"),
+    ({"name": "exponential", "gamma": 0.9}, "ExponentialLR"), ({"name": "cosine"}, "CosineLR"),
+    ({"name": "cosine", "interval": "step", "warmup_steps": 3}, "CosineLR"),
+])
+def test_every_scheduler_and_optimizer_of_a_config_can_be_built(scheduler, expected):
+    from cnnlib.cli import build_model, build_optimizer, build_scheduler
+    from cnnlib.config import config_from_dict
+    for optimizer in ("sgd", "adam", "adamw"):
+        config = config_from_dict({"model": "small_cnn", "epochs": 3, "optimizer": optimizer, "lr": 0.02,
+                                   "scheduler": scheduler, "momentum": 0.9 if optimizer == "sgd" else 0.0})
+        model = build_model(config, np.random.default_rng(0))
+        opt = build_optimizer(config, model)
+        assert type(opt).__name__.lower() == optimizer and opt.lr == pytest.approx(0.02)
+        sched = build_scheduler(config, opt, steps_per_epoch=10)
+        assert type(sched).__name__ == expected if isinstance(expected, str) else sched is None
+        if scheduler and scheduler["name"] == "cosine":
+            assert sched.total_steps == (30 if scheduler.get("interval") == "step" else 3)
+    with pytest.raises(ValueError, match="did you mean 'lenet'"):
+        build_model(config_from_dict({"model": "lenett"}), np.random.default_rng(0))
