@@ -338,8 +338,8 @@ def status_table(results: dict[str, Result], width: int = 110) -> str:
                       "not started": f"write it in cnnlib/{e.module}.py"}.get(r.status, "")
             lines.append(f"{'':4}{e.id + ' ' + e.name:<32}{r.status:<14}{detail}")
             if r.status == "wrong" and r.message:
-                lines.extend(textwrap.wrap(r.message, width, initial_indent=" " * 8,
-                                           subsequent_indent=" " * 10, replace_whitespace=False))
+                for part in r.message.splitlines():  # the message, then its hint
+                    lines.extend(textwrap.wrap(part, width, initial_indent=" " * 8, subsequent_indent=" " * 10))
     total = sum(counts.values())
     lines.append(f"Total: {counts['done']} of {total} done, {counts['wrong']} wrong, "
                  f"{counts['not started']} not started")
