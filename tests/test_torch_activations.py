@@ -8,6 +8,7 @@ import pytest
 
 from cnnlib import activations as act
 from solutions import activations as ref
+from oracle import rel_err
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -27,13 +28,6 @@ OPS = {
     "tanh": (act.tanh_forward, act.tanh_backward, torch.tanh),
 }
 SHAPES = [(1,), (7,), (3, 5), (1, 1, 1, 1), (2, 3, 4, 5), (4, 8, 7, 3), (1, 16, 28, 28)]
-
-
-def rel_err(a, b) -> float:
-    """max |a - b| relative to the largest |b| (as tests/test_torch_conv.py)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    assert a.shape == b.shape, f"shapes differ: {a.shape} vs {b.shape}"
-    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-300))
 
 
 def random_input(shape, seed: int):

@@ -6,18 +6,13 @@ import numpy as np
 import pytest
 
 from solutions import updates as ref
+from oracle import rel_err as rel_error
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 TOL = 1e-5
 STEPS = 8
-
-
-def rel_error(got, expected) -> float:
-    """max |got - expected| / max |expected|."""
-    got, expected = np.asarray(got, np.float64), np.asarray(expected, np.float64)
-    return float(np.max(np.abs(got - expected)) / max(np.max(np.abs(expected)), 1e-12))
 
 
 def _trajectory_error(make_torch_opt, numpy_step, shape, seed: int) -> float:
