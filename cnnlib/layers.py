@@ -569,6 +569,8 @@ class Flatten(Layer):
     A convolution's output is an NCHW *view* of channels-last memory; ``reshape``
     follows the logical (N, C, H, W) order whatever the memory order, so the
     features come out in PyTorch's order (it copies, which is cheap here).
+    ``backward`` hands the gradient back in the memory layout the input had, so
+    the pooling and ReLU backward passes below it work on contiguous memory.
     """
 
     def output_shape(self, input_shape):
@@ -580,11 +582,17 @@ class Flatten(Layer):
     def forward(self, x):
         self._check(x, None)
         self.output_shape(x.shape)
-        self._cache = x.shape
+        channels_last = x.ndim == 4 and x.transpose(0, 2, 3, 1).flags.c_contiguous
+        self._cache = (x.shape, channels_last)
         return x.reshape(x.shape[0], -1)  # (N, C*H*W)
 
     def backward(self, dout):
-        return dout.reshape(self._cached())  # (N, C, H, W)
+        shape, channels_last = self._cached()
+        if not channels_last:
+            return dout.reshape(shape)  # (N, C, H, W)
+        dx = np.empty((shape[0], shape[2], shape[3], shape[1]), dtype=dout.dtype).transpose(0, 3, 1, 2)
+        dx[...] = dout.reshape(shape)  # (N, C, H, W), an NCHW view of channels-last memory like x
+        return dx
 
 
 class ReLU(Layer):

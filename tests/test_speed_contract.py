@@ -49,3 +49,17 @@ def test_activations_after_a_conv_stay_channels_last_through_relu_pool_batchnorm
             assert _channels_last(h), f"{layer!r} returned an array that is not channels-last in memory"
         if kind == "Flatten":
             break
+
+
+def test_gradients_flow_back_channels_last_from_flatten_to_the_first_conv():
+    model = models.build_model("lenet", rng=np.random.default_rng(0), relu_after_pool=True)
+    x = np.random.default_rng(1).random((4, 1, 28, 28), dtype=np.float32)
+    out = model.forward(x)
+    d = np.ones_like(out)
+    layers = model.layers
+    start = max(i for i, layer in enumerate(layers) if type(layer).__name__ == "Flatten")
+    for layer in reversed(layers):
+        d = layer.backward(d)
+        if layer is layers[start] or (d.ndim == 4 and layers.index(layer) < start):
+            n, c, h, w = d.strides  # channels-last order; a view into a padded buffer is fine
+            assert c <= w < h < n, f"{layer!r}.backward returned a gradient that is not channels-last"
