@@ -88,9 +88,11 @@ def maxpool2d_forward(x: np.ndarray, kernel_size, stride=None, padding: int = 0)
     _, first = next(views)
     out = first.copy()  # (N, H_out, W_out, C), channels-last
     argmax = np.zeros(out.shape, dtype=np.min_scalar_type(kH * kW - 1))  # uint8 for kernels up to 16x16
+    value = np.empty_like(out)
     for offset, view in views:
-        better = view > out  # strictly greater: on a tie the earlier maximum stays (PyTorch's rule)
-        np.maximum(out, view, out=out)
+        value[...] = view  # one strided read: the three operations below run on contiguous memory
+        better = value > out  # strictly greater: on a tie the earlier maximum stays (PyTorch's rule)
+        np.maximum(out, value, out=out)
         # Offsets come in increasing order, so this sets argmax to `offset` exactly
         # where `better` (boolean indexing, argmax[better] = offset, is ~10x slower).
         np.maximum(argmax, better * argmax.dtype.type(offset), out=argmax)
