@@ -51,6 +51,26 @@ def gemm_peak() -> float:
     return 2 * 2048 ** 3 / t / 1e9
 
 
+def gemm_floor(batch: int, repeat: int) -> float:
+    """Seconds for the matrix products alone of one LeNet-style training step.
+
+    These are the GEMMs any im2col formulation must do (with contiguous operands,
+    their fastest case): both convolutions forward and their weight gradients, the
+    second one's input gradient, and the 3136->128 linear layer's three products.
+    Nothing else (im2col, pooling, ReLU, bias, loss, optimizer) is counted.
+    """
+    m1, m2 = batch * 28 * 28, batch * 14 * 14  # output positions of conv 1 and conv 2
+    shapes = [(m1, 9, 32), (9, m1, 32),  # conv 1: forward, dweight (its dx is never needed)
+              (m2, 288, 64), (288, m2, 64), (m2, 64, 288),  # conv 2: forward, dweight, dx
+              (batch, 3136, 128), (128, batch, 3136), (batch, 128, 3136)]  # linear: forward, dweight, dx
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for m, k, n in shapes:
+        a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
+        total += median_time(lambda: a @ b, repeat)
+    return total
+
+
 # ---------------------------------------------------------------------------- per-layer timings
 
 def layer_cases(batch: int):
@@ -239,7 +259,12 @@ def main(argv=None) -> None:
                   f"{(f'{ratio:8.2f}' if ratio else '       -')}{batch / t_ours:9.0f}{gf:9.1f}"
                   f"{100 * gf / peak:7.0f}%{60000 / batch * t_ours:7.1f}")
             if preset == "lenet" and batch == 128:
-                last = ratio
+                last, torch_step = ratio, t_torch
+
+    floor = gemm_floor(128, repeat)
+    print(f"\nLeNet-style step at batch 128, its matrix products alone (no im2col, pooling, ReLU, bias, "
+          f"loss or optimizer): {fmt_ms(floor).strip()} ms"
+          + (f", {floor / torch_step:.2f} of PyTorch's whole step" if last is not None else ""))
 
     n = 128 * 40 if args.quick else 60000
     out = subprocess.run([sys.executable, __file__, "--rss-child", "128", str(n)], capture_output=True,
