@@ -51,18 +51,21 @@ def gemm_peak() -> float:
     return 2 * 2048 ** 3 / t / 1e9
 
 
-def gemm_floor(batch: int, repeat: int) -> float:
-    """Seconds for the matrix products alone of one LeNet-style training step.
+def lenet_gemms(batch: int) -> dict:
+    """The matrix products (m, k, n) of one LeNet-style training step, by layer.
 
-    These are the GEMMs any im2col formulation must do (with contiguous operands,
-    their fastest case): both convolutions forward and their weight gradients, the
-    second one's input gradient, and the 3136->128 linear layer's three products.
-    Nothing else (im2col, pooling, ReLU, bias, loss, optimizer) is counted.
+    These are the GEMMs any im2col formulation must do: both convolutions forward
+    and their weight gradients, the second one's input gradient (the first one's is
+    never needed), and the 3136->128 linear layer's three products.
     """
     m1, m2 = batch * 28 * 28, batch * 14 * 14  # output positions of conv 1 and conv 2
-    shapes = [(m1, 9, 32), (9, m1, 32),  # conv 1: forward, dweight (its dx is never needed)
-              (m2, 288, 64), (288, m2, 64), (m2, 64, 288),  # conv 2: forward, dweight, dx
-              (batch, 3136, 128), (128, batch, 3136), (batch, 128, 3136)]  # linear: forward, dweight, dx
+    return {"conv1": [(m1, 9, 32), (9, m1, 32)],  # forward, dweight
+            "conv2": [(m2, 288, 64), (288, m2, 64), (m2, 64, 288)],  # forward, dweight, dx
+            "linear": [(batch, 3136, 128), (128, batch, 3136), (batch, 128, 3136)]}
+
+
+def gemm_time(shapes, repeat: int) -> float:
+    """Seconds for these float32 products alone, with contiguous operands (their fastest case)."""
     rng = np.random.default_rng(0)
     total = 0.0
     for m, k, n in shapes:
@@ -242,6 +245,8 @@ def main(argv=None) -> None:
             ratio = f"{t_ours / t_torch:8.2f}" if t_torch else "       -"
             gf = f"{flops / t_ours / 1e9:9.1f}" if flops else "        -"
             print(f"{name:<36}{fmt_ms(t_ours):>9}{fmt_ms(t_torch):>9}{ratio}{gf}")
+        print(f"(Conv2d 32->64: its three GEMMs alone take {fmt_ms(gemm_time(lenet_gemms(128)['conv2'], repeat)).strip()}"
+              " ms in NumPy)")
 
     presets = [("lenet", (1, 28, 28))] if args.quick else [
         ("small_cnn", (1, 28, 28)), ("lenet", (1, 28, 28)), ("vgg_bn", (1, 28, 28)), ("tiny_vgg", (3, 32, 32))]
@@ -261,7 +266,7 @@ def main(argv=None) -> None:
             if preset == "lenet" and batch == 128:
                 last, torch_step = ratio, t_torch
 
-    floor = gemm_floor(128, repeat)
+    floor = gemm_time([s for shapes in lenet_gemms(128).values() for s in shapes], repeat)
     print(f"\nLeNet-style step at batch 128, its matrix products alone (no im2col, pooling, ReLU, bias, "
           f"loss or optimizer): {fmt_ms(floor).strip()} ms"
           + (f", {floor / torch_step:.2f} of PyTorch's whole step" if last is not None else ""))
