@@ -51,19 +51,6 @@ def gemm_peak() -> float:
     return 2 * 2048 ** 3 / t / 1e9
 
 
-def lenet_gemms(batch: int) -> dict:
-    """The matrix products (m, k, n) of one LeNet-style training step, by layer.
-
-    These are the GEMMs any im2col formulation must do: both convolutions forward
-    and their weight gradients, the second one's input gradient (the first one's is
-    never needed), and the 3136->128 linear layer's three products.
-    """
-    m1, m2 = batch * 28 * 28, batch * 14 * 14  # output positions of conv 1 and conv 2
-    return {"conv1": [(m1, 9, 32), (9, m1, 32)],  # forward, dweight
-            "conv2": [(m2, 288, 64), (288, m2, 64), (m2, 64, 288)],  # forward, dweight, dx
-            "linear": [(batch, 3136, 128), (128, batch, 3136), (batch, 128, 3136)]}
-
-
 def gemm_time(shapes, repeat: int) -> float:
     """Seconds for these float32 products alone, with contiguous operands (their fastest case)."""
     rng = np.random.default_rng(0)
@@ -147,24 +134,34 @@ def torch_twin(model):
     return tnn.Sequential(*mods)
 
 
-def step_flops(model, shape) -> float:
-    """Forward + backward FLOPs of the convolutions and linear layers (3x the forward GEMMs)."""
-    total, x = 0, np.zeros(shape, np.float32)
+def model_gemms(model, shape) -> list[list[tuple[int, int, int]]]:
+    """The matrix products (m, k, n) of one training step, for each conv and linear layer in order:
+    forward, dweight and dx (what an im2col formulation computes; m = output positions, n = outputs)."""
+    gemms, x = [], np.zeros(shape, np.float32)
     for layer in model.layers:
         out = layer.forward(x)
-        kind = type(layer).__name__
-        if kind == "Conv2d":
-            k = layer.params["weight"][0].size
-            total += 2 * out.size * k
-        elif kind == "Linear":
-            total += 2 * out.size * layer.in_features
+        if type(layer).__name__ in ("Conv2d", "Linear"):
+            k, n = layer.params["weight"][0].size, out.shape[1]
+            m = out.size // n
+            gemms.append([(m, k, n), (k, m, n), (m, n, k)])
         x = out
-    return 3 * total
+    return gemms
+
+
+def step_flops(model, shape) -> float:
+    """Forward + backward FLOPs of the convolutions and linear layers."""
+    return sum(2 * m * k * n for products in model_gemms(model, shape) for m, k, n in products)
 
 
 # The course trains LeNet with ReLU after pooling (chapter 08, configs/mnist_lenet.yaml):
 # the same function, a quarter of the ReLU work. The PyTorch twin keeps the same order.
 PRESET_ARGS = {"lenet": {"relu_after_pool": True}}
+
+
+def lenet_gemms(batch: int = 128):
+    """``model_gemms`` of the LeNet-style preset on MNIST-sized images."""
+    model = models.build_model("lenet", rng=np.random.default_rng(0), **PRESET_ARGS["lenet"])
+    return model_gemms(model, (batch, 1, 28, 28))
 
 
 def time_step(preset: str, batch: int, repeat: int, input_shape):
@@ -245,8 +242,8 @@ def main(argv=None) -> None:
             ratio = f"{t_ours / t_torch:8.2f}" if t_torch else "       -"
             gf = f"{flops / t_ours / 1e9:9.1f}" if flops else "        -"
             print(f"{name:<36}{fmt_ms(t_ours):>9}{fmt_ms(t_torch):>9}{ratio}{gf}")
-        print(f"(Conv2d 32->64: its three GEMMs alone take {fmt_ms(gemm_time(lenet_gemms(128)['conv2'], repeat)).strip()}"
-              " ms in NumPy)")
+        conv2 = lenet_gemms()[1]
+        print(f"(Conv2d 32->64: its three GEMMs alone take {fmt_ms(gemm_time(conv2, repeat)).strip()} ms in NumPy)")
 
     presets = [("lenet", (1, 28, 28))] if args.quick else [
         ("small_cnn", (1, 28, 28)), ("lenet", (1, 28, 28)), ("vgg_bn", (1, 28, 28)), ("tiny_vgg", (3, 32, 32))]
@@ -266,7 +263,8 @@ def main(argv=None) -> None:
             if preset == "lenet" and batch == 128:
                 last, torch_step = ratio, t_torch
 
-    floor = gemm_time([s for shapes in lenet_gemms(128).values() for s in shapes], repeat)
+    first, *rest = lenet_gemms()
+    floor = gemm_time(first[:2] + [p for products in rest for p in products], repeat)  # no dx for the input
     print(f"\nLeNet-style step at batch 128, its matrix products alone (no im2col, pooling, ReLU, bias, "
           f"loss or optimizer): {fmt_ms(floor).strip()} ms"
           + (f", {floor / torch_step:.2f} of PyTorch's whole step" if last is not None else ""))
