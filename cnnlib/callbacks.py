@@ -21,7 +21,7 @@ import math
 import os
 from pathlib import Path
 
-from .validation import check_int, fail, require
+from .core.validation import check_int, fail, require
 
 
 class Callback:

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .layers import layer_from_config
-from .validation import require
+from .core.validation import require
 
 __all__ = ["save_checkpoint", "load_checkpoint", "FORMAT_VERSION"]
 

@@ -2,7 +2,7 @@
 
     cnnlib train --config configs/mnist_lenet.yaml [--reference] [--epochs N] [--data DIR] [--run-dir DIR]
     cnnlib evaluate --checkpoint runs/mnist_lenet-20250101-120000/best.npz [--data DIR] [--reference]
-    cnnlib export --checkpoint PATH --out model.npz [--force]
+    cnnlib export --checkpoint PATH [--out model.npz] [--force]
     cnnlib progress
 
 The layers call your exercise functions, so ``cnnlib train`` trains on your
@@ -44,11 +44,12 @@ CLASS_NAMES = {
 # ----------------------------------------------------------------------------
 # From a configuration to data, model, optimizer, schedule and callbacks
 
-def load_data(config: TrainConfig, data_dir=None):
+def load_data(config: TrainConfig, data_dir=None, test_only: bool = False):
     """``((x_train, y_train), (x_test, y_test))`` of the config's dataset (first n if it says so).
 
     ``"mnist_sample"`` splits the 2,000 digits shipped with cnnlib: the first
-    1,600 to train, the last 400 to test.
+    1,600 to train, the last 400 to test. ``test_only`` reads only the test
+    files (``cnnlib evaluate``) and returns ``(None, None)`` for the training set.
     """
     from . import data
     data_dir = data_dir or config.data_dir
@@ -60,8 +61,15 @@ def load_data(config: TrainConfig, data_dir=None):
         if loader is None:
             raise ValueError(f"load_data: cnnlib.data has no loader for dataset {config.dataset!r}. "
                              f"Received: dataset={config.dataset!r}")
-        (x_train, y_train), (x_test, y_test) = loader(path=data_dir)
-    if config.train_samples:
+        # path_hint: a message about missing files names this command's flag, not load_mnist(path=...).
+        kwargs = {"path": data_dir, "path_hint": "--data DIR"}
+        if test_only:
+            (x_train, y_train), (x_test, y_test) = (None, None), loader(**kwargs, split="test")
+        else:
+            (x_train, y_train), (x_test, y_test) = loader(**kwargs)
+    if test_only:  # the sample is one file: drop its training part too
+        x_train = y_train = None
+    if config.train_samples and x_train is not None:
         x_train, y_train = x_train[:config.train_samples], y_train[:config.train_samples]
     if config.test_samples:
         x_test, y_test = x_test[:config.test_samples], y_test[:config.test_samples]
@@ -255,27 +263,35 @@ def evaluate_checkpoint(path, data_dir=None) -> dict:
         raise ValueError(f"evaluate_checkpoint: {path} does not say which data it was trained on (it holds no training "
                          "config; cnnlib train's checkpoints do). Received: config=None")
     config = config_from_dict(ckpt["config"], source=f"{path} (its config)")
-    _, (x_test, y_test) = load_data(config, data_dir)
+    _, (x_test, y_test) = load_data(config, data_dir, test_only=True)
     result = Trainer(ckpt["model"], optimizer=None).evaluate(x_test, y_test)
     return {"dataset": config.dataset, "test_samples": len(x_test), "test_loss": result["loss"],
             "test_accuracy": result["accuracy"], "epoch": ckpt["epoch"]}
 
 
-def export_checkpoint(path, out, force: bool = False) -> tuple[Path, Path]:
+def export_checkpoint(path, out=None, force: bool = False) -> tuple[Path, Path]:
     """Write a model's weights (``out``, plain .npz arrays named like ``"0.weight"``) and its
     architecture (``out`` with suffix .json: ``Sequential.from_config`` rebuilds it).
 
-    Refuses to overwrite an existing file unless ``force``.
+    ``out`` defaults to ``export.npz`` beside the checkpoint, i.e. in its run directory
+    (``runs/<run>/export.npz``; git ignores ``runs/``). Refuses to overwrite an existing
+    file unless ``force``.
     """
-    out = Path(out)
+    default = out is None
+    out = Path(path).with_name("export.npz") if default else Path(out)
+    received = f"--out {out}" + (" (the default: beside the checkpoint)" if default else "")
     if out.suffix != ".npz":
         raise ValueError(f"export_checkpoint: the weights file must end in .npz (the architecture goes next to it as "
-                         f".json). Received: --out {out}")
+                         f".json). Received: {received}")
     arch = out.with_suffix(".json")
+    if Path(path).resolve() in (out.resolve(), arch.resolve()):
+        raise ValueError(f"export_checkpoint: an export must not replace its own checkpoint. Received: {received} "
+                         f"for --checkpoint {path}. Pass --out with another .npz file.")
     existing = [str(p) for p in (out, arch) if p.exists()]
     if existing and not force:
-        raise FileExistsError(f"export_checkpoint: {' and '.join(existing)} already exist(s); pass --force to "
-                              f"overwrite. Received: --out {out}")
+        raise FileExistsError(f"export_checkpoint: an export does not overwrite files. Received: {received}, and "
+                              f"{' and '.join(existing)} already exist(s). To replace them, pass --force to overwrite; "
+                              "to keep them, pass --out with another .npz file.")
     ckpt = _load(path)
     model, meta = ckpt["model"], ckpt["extra"]
     description = {"architecture": model.to_config(), "weights": out.name,
@@ -306,20 +322,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", parents=[reference], help="train a network from a YAML config",
                        description="Train a network from a YAML config into a new run directory.")
-    p.add_argument("--config", required=True, help="a YAML file, e.g. configs/mnist_lenet.yaml")
-    p.add_argument("--epochs", type=int, help="override the config's number of epochs")
-    p.add_argument("--data", metavar="DIR", help="folder with the data files (default: CNNLIB_DATA, then the cache)")
+    p.add_argument("--config", required=True, metavar="FILE", help="a YAML file, e.g. configs/mnist_lenet.yaml")
+    p.add_argument("--epochs", type=int, metavar="N", help="override the config's number of epochs")
+    p.add_argument("--data", metavar="DIR", help="folder with the data files (default: data_dir of the config, "
+                   "then CNNLIB_DATA, then the cache)")
     p.add_argument("--run-dir", metavar="DIR",
                    help="folder in which the run's own new directory is made (default: run_dir of the config)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    p = sub.add_parser("evaluate", parents=[reference], help="test accuracy of a saved checkpoint")
-    p.add_argument("--checkpoint", required=True, metavar="PATH")
-    p.add_argument("--data", metavar="DIR", help="folder with the data files")
+    p = sub.add_parser("evaluate", parents=[reference], help="test accuracy of a saved checkpoint",
+                       description="Test loss and accuracy of a saved checkpoint, on the test set of the data it "
+                       "was trained on (only the test files are read).")
+    p.add_argument("--checkpoint", required=True, metavar="PATH", help="a checkpoint of cnnlib train, e.g. "
+                   "runs/<run>/best.npz")
+    p.add_argument("--data", metavar="DIR", help="folder with the data files (default: data_dir of the "
+                   "checkpoint's config, then CNNLIB_DATA, then the cache)")
 
-    p = sub.add_parser("export", help="write a checkpoint's weights (.npz) and architecture (.json)")
-    p.add_argument("--checkpoint", required=True, metavar="PATH")
-    p.add_argument("--out", required=True, metavar="PATH", help="weights file, ending in .npz")
+    p = sub.add_parser("export", help="write a checkpoint's weights (.npz) and architecture (.json)",
+                       description="Write a checkpoint's weights (.npz of plain arrays) and architecture (.json "
+                       "of the same name; Sequential.from_config rebuilds the model). Never overwrites files "
+                       "unless --force.")
+    p.add_argument("--checkpoint", required=True, metavar="PATH", help="a checkpoint of cnnlib train, e.g. "
+                   "runs/<run>/best.npz")
+    p.add_argument("--out", metavar="PATH", help="weights file, ending in .npz (default: export.npz beside the "
+                   "checkpoint; the architecture goes beside it as .json)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
 
     sub.add_parser("progress", help="the autograder's table: which exercises are done")

@@ -3,43 +3,19 @@
 Layout as in PyTorch: x is (N, C_in, H, W), weight is (C_out, C_in, kH, kW),
 and ``H_out = (H + 2*padding - kH) // stride + 1`` (likewise W_out).
 
-Each function below is an exercise: replace the ``raise NotImplementedError``
-line with your code, keeping the lines above it.
+Yours to edit: the body of each function marked ``@exercise`` below (replace
+its ``raise NotImplementedError`` line with your code, keeping the checks above
+it). Those checks come from ``cnnlib.core``, which you never edit, and nothing
+else in the course imports this file except through the exercise registry: a
+mistake here breaks only these exercises.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .core.geometry import conv_shapes, window_shapes
+from .core.validation import check_cache, check_int, require
 from .exercises import exercise
-from .validation import check_array, check_cache, check_int, check_pair, require
-
-
-def window_shapes(func: str, x, kernel_size, stride, padding):
-    """Validate sliding-window arguments; return (N, C, H, W, kH, kW, H_out, W_out)."""
-    check_array(func, "x", x, 4, "(N, C, H, W)")
-    kH, kW = check_pair(func, "kernel_size", kernel_size, 1)
-    stride = check_int(func, "stride", stride, 1)
-    padding = check_int(func, "padding", padding, 0)
-    N, C, H, W = x.shape
-    require(kH <= H + 2 * padding and kW <= W + 2 * padding, func,
-            "the kernel must fit in the padded input (kH <= H + 2*padding, kW <= W + 2*padding)",
-            f"x.shape={x.shape}, kernel_size={(kH, kW)}, padding={padding}")
-    return N, C, H, W, kH, kW, (H + 2 * padding - kH) // stride + 1, (W + 2 * padding - kW) // stride + 1
-
-
-def conv_shapes(func: str, x, weight, bias, stride, padding):
-    """Validate convolution arguments; return (N, C_in, H, W, C_out, kH, kW, H_out, W_out)."""
-    check_array(func, "x", x, 4, "(N, C_in, H, W)")
-    check_array(func, "weight", weight, 4, "(C_out, C_in, kH, kW)")
-    C_out, C_in, kH, kW = weight.shape
-    require(x.shape[1] == C_in, func, "x and weight must have the same number of input channels "
-            "(x.shape[1] == weight.shape[1])", f"x.shape={x.shape}, weight.shape={weight.shape}")
-    if bias is not None:
-        check_array(func, "bias", bias, 1, "(C_out,)")
-        require(bias.shape == (C_out,), func, "bias must have shape (C_out,) = (weight.shape[0],)",
-                f"bias.shape={bias.shape}, weight.shape={weight.shape}")
-    N, _, H, W, kH, kW, H_out, W_out = window_shapes(func, x, (kH, kW), stride, padding)
-    return N, C_in, H, W, C_out, kH, kW, H_out, W_out
 
 
 @exercise

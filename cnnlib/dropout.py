@@ -9,42 +9,18 @@ zeroes whole channels of (N, C, H, W) maps instead of single values.
 Randomness is explicit: pass an ``np.random.Generator`` (``np.random.default_rng(0)``);
 the same seed gives the same mask.
 
-Each exercise function below: replace the ``raise NotImplementedError`` line
-with your code, keeping the lines above it.
+Yours to edit: the body of each function marked ``@exercise`` below (replace
+its ``raise NotImplementedError`` line with your code, keeping the checks above
+it). Those checks come from ``cnnlib.core``, which you never edit, and nothing
+else in the course imports this file except through the exercise registry: a
+mistake here breaks only these exercises.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .core.contracts import dropout_args, dropout_cache
 from .exercises import exercise
-from .validation import check_array, check_cache, require
-
-
-def dropout_args(func: str, x, p, training, rng, ndim: int | None = None) -> float:
-    """Validate the arguments of a dropout forward; return ``p`` as a float."""
-    check_array(func, "x", x, ndim, "(N, C, H, W)" if ndim == 4 else "", floating=True)
-    require(isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool), func,
-            "p must be a number", f"p={p!r}", TypeError)
-    require(0 <= p < 1, func, "p (the probability of dropping a unit) must be in [0, 1)", f"p={p!r}")
-    require(isinstance(training, (bool, np.bool_)), func, "training must be True or False",
-            f"training={training!r}", TypeError)
-    require(isinstance(rng, np.random.Generator), func,
-            "rng must be a np.random.Generator, e.g. np.random.default_rng(0)",
-            f"rng of type {type(rng).__name__}", TypeError)
-    return float(p)
-
-
-def dropout_cache(func: str, dout, cache) -> tuple:
-    """Validate a dropout backward's arguments; return the cache ``(mask, p, training)``."""
-    mask, p, training = check_cache(func, cache, 3, "dropout_forward or spatial_dropout_forward")
-    check_array(func, "dout", dout)
-    fits = isinstance(mask, np.ndarray) and mask.ndim == dout.ndim and all(
-        m in (1, d) for m, d in zip(mask.shape, dout.shape))
-    require(mask is None or fits, func,
-            "cache[0] must be the mask (broadcastable to dout) or None: pass the cache of dropout_forward",
-            f"cache[0] of type {type(mask).__name__}" +
-            (f" with shape {mask.shape}, dout.shape={dout.shape}" if isinstance(mask, np.ndarray) else ""))
-    return mask, p, training
 
 
 @exercise

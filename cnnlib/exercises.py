@@ -171,23 +171,125 @@ def reference(name: str):
     return getattr(importlib.import_module(f"solutions.{ex.module}"), ex.name)
 
 
+# ----------------------------------------------------------------------------
+# Calling an exercise: yours, or the reference when yours cannot run yet
+
+_strict = os.environ.get("CNNLIB_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
+_noted: set = set()  # (exercise name, notebook cell) pairs already announced
+
+
+class _Strict:
+    """What ``strict`` returns: restores the previous mode on ``with`` exit."""
+
+    def __init__(self, previous: bool):
+        self._previous = previous
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global _strict
+        _strict = self._previous
+
+
+def strict(on: bool = True) -> _Strict:
+    """Strict mode: an exercise that is not started (or whose file does not import) raises.
+
+    Off by default, so that Run All reaches the end of a chapter on day 1: such an
+    exercise runs the reference instead, and the cell says so. ``CNNLIB_STRICT=1``
+    switches it on from the start; the autograder always grades strictly. Works
+    as a context manager too: ``with cnnlib.strict(): ...``.
+    """
+    global _strict
+    previous, _strict = _strict, bool(on)
+    return _Strict(previous)
+
+
+class ExerciseFileError(ImportError):
+    """A learner's exercise file that does not import (a syntax error, an error at import time)."""
+
+
+def learner_function(ex: Exercise):
+    """Your function for ``ex``, from ``cnnlib/<module>.py``, whatever the switch says.
+
+    Raises ExerciseFileError when the file does not import or does not define it.
+    """
+    try:
+        module = importlib.import_module(f"cnnlib.{ex.module}")
+    except Exception as e:  # a SyntaxError, or anything the file raises while it is imported
+        raise ExerciseFileError(f"cnnlib/{ex.module}.py does not import: {describe_error(e)}") from e
+    fn = getattr(module, ex.name, None)
+    if not callable(fn):
+        raise ExerciseFileError(f"cnnlib/{ex.module}.py has no function {ex.name} (deleted or renamed?)")
+    return getattr(fn, "learner", fn)
+
+
+def describe_error(e: BaseException) -> str:
+    """``SyntaxError at line 12: invalid syntax``: an error with the place in a learner file that raised it."""
+    if isinstance(e, SyntaxError):
+        return f"{type(e).__name__} at line {e.lineno}: {e.msg}"
+    tb, line = e.__traceback__, None
+    while tb is not None:  # the innermost frame in a cnnlib exercise file
+        name = tb.tb_frame.f_code.co_filename.replace(os.sep, "/")
+        if any(name.endswith(f"/cnnlib/{m}.py") for m in _MODULES):
+            line = f"cnnlib/{name.rsplit('/cnnlib/', 1)[1]}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return f"{type(e).__name__}: {e}" + (f" ({line})" if line else "")
+
+
+def _note(ex: Exercise, why: str) -> None:
+    """Say once per notebook cell (once per process outside IPython) that reference code ran."""
+    try:
+        cell = __import__("IPython").get_ipython().execution_count
+    except Exception:
+        cell = None
+    if (ex.name, cell) not in _noted:
+        _noted.add((ex.name, cell))
+        print(f"[reference] {ex.id} {ex.name} {why}: this cell shows the reference result; "
+              f"write yours in cnnlib/{ex.module}.py (cnnlib.strict() stops here instead).")
+
+
+def call(ex: Exercise, learner, args, kwargs):
+    """Run exercise ``ex``: the reference when switched on, else the learner's function.
+
+    ``learner`` is the learner's function, or None to look it up in its file.
+    Outside strict mode, an exercise that is not started, or whose file does not
+    import, runs the reference and says so.
+    """
+    if ex.name in _switched_on:
+        return reference(ex.name)(*args, **kwargs)
+    try:
+        fn = learner or learner_function(ex)
+    except ExerciseFileError as e:
+        if _strict:
+            raise
+        _note(ex, f"cannot run ({e})")
+        return reference(ex.name)(*args, **kwargs)
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        if _strict:
+            raise
+        _note(ex, "is not started")
+        return reference(ex.name)(*args, **kwargs)
+
+
 def exercise(stub):
     """Mark a function in ``cnnlib`` as the stub of a registered exercise.
 
     The returned function calls the learner's code, or the reference solution
-    when the switch is on for this exercise.
+    when the switch is on for this exercise (see ``call``).
     """
     ex = get_exercise(stub.__name__)
 
     @functools.wraps(stub)
     def dispatch(*args, **kwargs):
-        if ex.name in _switched_on:
-            return reference(ex.name)(*args, **kwargs)
-        return stub(*args, **kwargs)
+        return call(ex, stub, args, kwargs)
 
     dispatch.exercise = ex
     dispatch.learner = stub  # the learner's code, whatever the switch says
     return dispatch
 
 
+_MODULES = sorted({e.module for e in EXERCISES})
 use_solutions(os.environ.get("CNNLIB_SOLUTIONS"))

@@ -1,9 +1,9 @@
 """Layers and ``Sequential``: the objects a network is made of (introduced in chapter 04,
 used from chapter 05 on).
 
-A layer owns its parameters and calls the exercise functions through their
-``cnnlib`` modules (``conv.conv2d_forward``, ``pooling.maxpool2d_forward``, ...),
-so the solution switch applies and your network trains on your own math.
+A layer owns its parameters and calls the exercise functions through
+``cnnlib.ops`` (``ops.conv2d_forward``, ``ops.maxpool2d_forward``, ...), so the
+solution switch applies and your network trains on your own math.
 
 Every layer has
 
@@ -30,13 +30,10 @@ import math
 
 import numpy as np
 
-from . import activations as F_act
-from . import conv as F_conv
-from . import dropout as F_drop
-from . import linear as F_linear
-from . import normalization as F_norm
-from . import pooling as F_pool
-from .validation import check_int, check_pair, require
+from . import nonlinearities as F_act
+from . import ops as F
+from .core.geometry import pool_arguments, window_output
+from .core.validation import check_int, check_pair, require
 
 __all__ = ["Layer", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout",
            "Dropout2d", "Linear", "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Sequential",
@@ -300,20 +297,18 @@ class Conv2d(Layer):
 
     def output_shape(self, input_shape):
         N, C, H, W = self._check(tuple(input_shape), 4, "(N, C_in, H, W)", self.in_channels)
-        (kH, kW), p, s = self.kernel_size, self.padding, self.stride
-        require(kH <= H + 2 * p and kW <= W + 2 * p, repr(self), "the kernel must fit in the padded input",
-                f"x.shape={tuple(input_shape)}")
-        return N, self.out_channels, (H + 2 * p - kH) // s + 1, (W + 2 * p - kW) // s + 1
+        stride = (self.stride, self.stride)
+        return (N, self.out_channels, *window_output(repr(self), (N, C, H, W), self.kernel_size, stride, self.padding))
 
     def forward(self, x):
         self._check(x, 4, "(N, C_in, H, W)", self.in_channels)
         self._check_dtype(x)
-        out, self._cache = F_conv.conv2d_forward(x, self.params["weight"], self.params.get("bias"),
+        out, self._cache = F.conv2d_forward(x, self.params["weight"], self.params.get("bias"),
                                                  self.stride, self.padding)
         return out
 
     def backward(self, dout):
-        dx, self.grads["weight"], dbias = F_conv.conv2d_backward(dout, self._cached())
+        dx, self.grads["weight"], dbias = F.conv2d_backward(dout, self._cached())
         if "bias" in self.params:
             self.grads["bias"] = dbias
         return dx
@@ -366,11 +361,11 @@ class Linear(Layer):
     def forward(self, x):
         self._check_input(x)
         self._check_dtype(x)
-        out, self._cache = F_linear.linear_forward(x, self.params["weight"], self.params.get("bias"))
+        out, self._cache = F.linear_forward(x, self.params["weight"], self.params.get("bias"))
         return out
 
     def backward(self, dout):
-        dx, self.grads["weight"], dbias = F_linear.linear_backward(dout, self._cached())
+        dx, self.grads["weight"], dbias = F.linear_backward(dout, self._cached())
         if "bias" in self.params:
             self.grads["bias"] = dbias
         return dx
@@ -442,7 +437,7 @@ class BatchNorm1d(_BatchNorm):
     _ndim, _layout = 2, "(N, C_in)"
 
     def _functions(self):
-        return F_norm.batchnorm_forward, F_norm.batchnorm_backward
+        return F.batchnorm_forward, F.batchnorm_backward
 
 
 class BatchNorm2d(_BatchNorm):
@@ -452,7 +447,7 @@ class BatchNorm2d(_BatchNorm):
     _ndim, _layout = 4, "(N, C_in, H, W)"
 
     def _functions(self):
-        return F_norm.spatial_batchnorm_forward, F_norm.spatial_batchnorm_backward
+        return F.spatial_batchnorm_forward, F.spatial_batchnorm_backward
 
 
 # ----------------------------------------------------------------------------
@@ -461,24 +456,16 @@ class BatchNorm2d(_BatchNorm):
 class _Pool(Layer):
     _always = ("kernel_size",)
 
-    def __init__(self, kernel_size, stride: int | None = None, padding: int = 0):
+    def __init__(self, kernel_size, stride=None, padding: int = 0):
         super().__init__()
-        name = type(self).__name__
-        kH, kW = check_pair(name, "kernel_size", kernel_size, 1)
-        if stride is not None:
-            check_int(name, "stride", stride, 1)
-        check_int(name, "padding", padding, 0)
+        # Normalised once, as the pooling functions do: ints or pairs, stride None = kernel_size.
+        self._geometry = pool_arguments(type(self).__name__, kernel_size, stride, padding)
         self._remember(kernel_size=kernel_size, stride=stride, padding=padding)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def output_shape(self, input_shape):
         N, C, H, W = self._check(tuple(input_shape), 4, "(N, C, H, W)")
-        kH, kW = check_pair(repr(self), "kernel_size", self.kernel_size, 1)
-        s = kH if self.stride is None else self.stride  # PyTorch: stride defaults to kernel_size
-        p = self.padding
-        require(kH <= H + 2 * p and kW <= W + 2 * p, repr(self), "the window must fit in the padded input",
-                f"x.shape={tuple(input_shape)}")
-        return N, C, (H + 2 * p - kH) // s + 1, (W + 2 * p - kW) // s + 1
+        return (N, C, *window_output(repr(self), (N, C, H, W), *self._geometry))
 
 
 class MaxPool2d(_Pool):
@@ -489,11 +476,11 @@ class MaxPool2d(_Pool):
 
     def forward(self, x):
         self._check(x, 4, "(N, C, H, W)")
-        out, self._cache = F_pool.maxpool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        out, self._cache = F.maxpool2d_forward(x, self.kernel_size, self.stride, self.padding)
         return out
 
     def backward(self, dout):
-        return F_pool.maxpool2d_backward(dout, self._cached())
+        return F.maxpool2d_backward(dout, self._cached())
 
 
 class AvgPool2d(_Pool):
@@ -501,11 +488,11 @@ class AvgPool2d(_Pool):
 
     def forward(self, x):
         self._check(x, 4, "(N, C, H, W)")
-        out, self._cache = F_pool.avgpool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        out, self._cache = F.avgpool2d_forward(x, self.kernel_size, self.stride, self.padding)
         return out
 
     def backward(self, dout):
-        return F_pool.avgpool2d_backward(dout, self._cached())
+        return F.avgpool2d_backward(dout, self._cached())
 
 
 class _Dropout(Layer):
@@ -526,7 +513,7 @@ class _Dropout(Layer):
         yield "rng", self.rng
 
     def backward(self, dout):
-        return F_drop.dropout_backward(dout, self._cached())
+        return F.dropout_backward(dout, self._cached())
 
 
 class Dropout(_Dropout):
@@ -546,7 +533,7 @@ class Dropout(_Dropout):
 
     def forward(self, x):
         self._check(x, None)
-        out, self._cache = F_drop.dropout_forward(x, self.p, self.training, self.rng)
+        out, self._cache = F.dropout_forward(x, self.p, self.training, self.rng)
         return out
 
 
@@ -559,7 +546,7 @@ class Dropout2d(_Dropout):
 
     def forward(self, x):
         self._check(x, 4, "(N, C, H, W)")
-        out, self._cache = F_drop.spatial_dropout_forward(x, self.p, self.training, self.rng)
+        out, self._cache = F.spatial_dropout_forward(x, self.p, self.training, self.rng)
         return out
 
 
@@ -606,16 +593,16 @@ class ReLU(Layer):
 
     def forward(self, x):
         self._check(x, None)
-        out, self._cache = F_act.relu_forward(x)
+        out, self._cache = F.relu_forward(x)
         return out
 
     def backward(self, dout):
-        return F_act.relu_backward(dout, self._cached())
+        return F.relu_backward(dout, self._cached())
 
 
 class LeakyReLU(Layer):
     """``x`` where ``x > 0``, else ``negative_slope * x`` (not an exercise), calling
-    ``activations.leaky_relu_forward`` / ``leaky_relu_backward``."""
+    ``nonlinearities.leaky_relu_forward`` / ``leaky_relu_backward``."""
 
     _always = ("negative_slope",)
 
@@ -636,7 +623,7 @@ class LeakyReLU(Layer):
 
 
 class Sigmoid(Layer):
-    """``1 / (1 + exp(-x))`` (not an exercise), calling ``activations.sigmoid_forward`` / ``sigmoid_backward``."""
+    """``1 / (1 + exp(-x))`` (not an exercise), calling ``nonlinearities.sigmoid_forward`` / ``sigmoid_backward``."""
 
     def forward(self, x):
         self._check(x, None)
@@ -648,7 +635,7 @@ class Sigmoid(Layer):
 
 
 class Tanh(Layer):
-    """``tanh(x)`` (not an exercise), calling ``activations.tanh_forward`` / ``tanh_backward``."""
+    """``tanh(x)`` (not an exercise), calling ``nonlinearities.tanh_forward`` / ``tanh_backward``."""
 
     def forward(self, x):
         self._check(x, None)

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import updates as F_updates
-from .validation import check_int, require
+from . import ops as F_updates
+from .core.validation import check_int, require
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Scheduler", "StepLR", "ExponentialLR", "CosineLR"]
 

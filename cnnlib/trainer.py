@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import losses as F_loss
+from . import ops as F_loss
 from .callbacks import Callback, LRSchedulerCallback
-from .validation import check_array, check_int, fail, require
+from .core.validation import check_array, check_int, fail, require
 
 
 class History:

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .validation import check_array, require
+from .core.validation import check_array, require
 
 # Diverging colours for signed values (filters, kernels): red > 0, blue < 0, white 0.
 SIGNED_CMAP = "RdBu_r"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.activations import check_dout
+from cnnlib.core.contracts import check_dout
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
-from cnnlib.validation import check_array, check_cache
+from cnnlib.core.validation import check_array, check_cache
 
 
 def relu_forward(x: np.ndarray):

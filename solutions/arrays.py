@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
-from cnnlib.validation import check_array, check_int, require
+from cnnlib.core.validation import check_array, check_int, require
 
 
 def zero_pad(x: np.ndarray, padding: int) -> np.ndarray:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnlib.conv import conv_shapes, window_shapes
+from cnnlib.core.geometry import conv_shapes, window_shapes
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
-from cnnlib.validation import check_cache, check_int, require
+from cnnlib.core.validation import check_cache, check_int, require
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:

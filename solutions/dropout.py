@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.dropout import dropout_args, dropout_cache
+from cnnlib.core.contracts import dropout_args, dropout_cache
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
 
 

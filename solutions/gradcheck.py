@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
-from cnnlib.validation import check_array, require
+from cnnlib.core.validation import check_array, require
 
 
 def numerical_gradient(f, x: np.ndarray, dout, h: float = 1e-5) -> np.ndarray:

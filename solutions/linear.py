@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
-from cnnlib.linear import linear_shapes
-from cnnlib.validation import check_cache, require
+from cnnlib.core.contracts import linear_shapes
+from cnnlib.core.validation import check_cache, require
 
 
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
-from cnnlib.losses import check_labels, check_logits
-from cnnlib.validation import check_array, require
+from cnnlib.core.contracts import check_labels, check_logits
+from cnnlib.core.validation import check_array, require
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
-from cnnlib.normalization import batchnorm_args, batchnorm_cache
+from cnnlib.core.contracts import batchnorm_args, batchnorm_cache
 
 
 def _rows(a: np.ndarray) -> np.ndarray:

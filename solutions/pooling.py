@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.activations import check_dout
+from cnnlib.core.contracts import check_dout
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
-from cnnlib.pooling import pool_params
-from cnnlib.validation import check_cache
+from cnnlib.core.geometry import pool_params
+from cnnlib.core.validation import check_cache
 
 
 def _channels_last(x: np.ndarray, padding: int, fill: float) -> np.ndarray:

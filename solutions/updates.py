@@ -10,8 +10,8 @@ import math
 import numpy as np
 
 from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
-from cnnlib.updates import adam_state, check_betas, check_param_grad, check_rates, check_state
-from cnnlib.validation import check_int, require
+from cnnlib.core.contracts import adam_state, check_betas, check_param_grad, check_rates, check_state
+from cnnlib.core.validation import check_int, require
 
 
 def sgd_step(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray | None, lr: float,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..validation import fail, require
+from ..core.validation import fail, require
 from .download import DATASETS, MIRRORS, SERVED_SHA256, SHA256, cache_dir, clear_cache, fetch
 from .formats import DataFileError, parse_cifar10_batch, parse_idx
 
@@ -51,7 +51,9 @@ def load_mnist_sample(n: int | None = None, dtype=np.float32):
     return (images[:, None].astype(dtype) / 255).astype(dtype), labels.astype(np.int64)
 
 
-def _check_arguments(func, path, download, dtype, flatten) -> np.dtype:
+def _check_arguments(func, path, split, download, dtype, flatten) -> np.dtype:
+    require(split in (None, "train", "test"), func, 'split must be None (both), "train" or "test"',
+            f"split={split!r}")
     require(path is None or isinstance(path, (str, os.PathLike)), func,
             "path must be a folder (str or pathlib.Path) or None", f"path of type {type(path).__name__}", TypeError)
     if path is not None:
@@ -83,21 +85,24 @@ def _parse_idx_file(name, content, source):
     return array
 
 
-def _load_idx(dataset, func, path, download, dtype, flatten):
-    dtype = _check_arguments(func, path, download, dtype, flatten)
-    files = fetch(dataset, func, path, download, _parse_idx_file)
+def _load_idx(dataset, func, path, split, download, dtype, flatten, path_hint):
+    dtype = _check_arguments(func, path, split, download, dtype, flatten)
+    prefixes = {None: ("train", "t10k"), "train": ("train",), "test": ("t10k",)}[split]
+    names = [f"{p}-{kind}" for p in prefixes for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
+    files = fetch(dataset, func, path, download, _parse_idx_file, names, path_hint)
     out = []
-    for split in ("train", "t10k"):
-        images, labels = files[f"{split}-images-idx3-ubyte"], files[f"{split}-labels-idx1-ubyte"]
+    for prefix in prefixes:
+        images, labels = files[f"{prefix}-images-idx3-ubyte"], files[f"{prefix}-labels-idx1-ubyte"]
         if len(images) != len(labels):
-            raise DataFileError(f"{func}: {split}-images-idx3-ubyte holds {len(images)} images but "
-                                f"{split}-labels-idx1-ubyte {len(labels)} labels: one of them is not from "
+            raise DataFileError(f"{func}: {prefix}-images-idx3-ubyte holds {len(images)} images but "
+                                f"{prefix}-labels-idx1-ubyte {len(labels)} labels: one of them is not from "
                                 f"this copy of {DATASETS[dataset].title}")
         out.append((_images(images[:, None], dtype, flatten), labels.astype(np.int64)))  # (N, 1, H, W)
-    return tuple(out)
+    return out[0] if split else tuple(out)
 
 
-def load_mnist(path=None, *, download: bool = True, dtype=np.float32, flatten: bool = False):
+def load_mnist(path=None, *, split=None, download: bool = True, dtype=np.float32, flatten: bool = False,
+               path_hint=None):
     """Load MNIST: 70,000 handwritten digits, 28x28 grey levels.
 
     Looks for the files in ``path``, then in the folder named by the environment
@@ -112,16 +117,21 @@ def load_mnist(path=None, *, download: bool = True, dtype=np.float32, flatten: b
     path : str or pathlib.Path, optional
         A folder holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,
         t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (or uncompressed).
+    split : None, "train" or "test"
+        None loads both; "train" or "test" reads only that split's files and returns its ``(x, y)``.
     download : bool
         Download missing files from the public mirrors in ``cnnlib.data.MIRRORS``.
     dtype : NumPy float dtype
         The dtype of the images.
     flatten : bool
         Return each image as a row of 784 numbers.
+    path_hint : str, optional
+        How your code names the folder, for the message when files are missing
+        (default ``"load_mnist(path=...)"``; the cnnlib command passes ``"--data DIR"``).
 
     Returns
     -------
-    (x_train, y_train), (x_test, y_test)
+    (x_train, y_train), (x_test, y_test)   (only ``(x, y)`` of one split if ``split`` names it)
         x : ndarray of ``dtype``, shape (N, 1, 28, 28) (or (N, 784)), values in [0, 1];
         N = 60,000 for training, 10,000 for test.
         y : ndarray of int64, shape (N,), the digit 0 .. 9.
@@ -134,10 +144,11 @@ def load_mnist(path=None, *, download: bool = True, dtype=np.float32, flatten: b
     cnnlib.data.DataFileError
         A file is truncated, damaged or not the published one; the message names it.
     """
-    return _load_idx("mnist", "load_mnist", path, download, dtype, flatten)
+    return _load_idx("mnist", "load_mnist", path, split, download, dtype, flatten, path_hint)
 
 
-def load_fashion_mnist(path=None, *, download: bool = True, dtype=np.float32, flatten: bool = False):
+def load_fashion_mnist(path=None, *, split=None, download: bool = True, dtype=np.float32, flatten: bool = False,
+                       path_hint=None):
     """Load Fashion-MNIST: 70,000 pictures of clothes, a drop-in for MNIST.
 
     The same files, shapes, arguments and lookup as ``load_mnist`` (the user cache
@@ -149,10 +160,11 @@ def load_fashion_mnist(path=None, *, download: bool = True, dtype=np.float32, fl
     served): none is published for the decompressed files, so local copies get the
     format checks only, and a copy of MNIST's files is recognised and skipped.
     """
-    return _load_idx("fashion_mnist", "load_fashion_mnist", path, download, dtype, flatten)
+    return _load_idx("fashion_mnist", "load_fashion_mnist", path, split, download, dtype, flatten, path_hint)
 
 
-def load_cifar10(path=None, *, download: bool = True, dtype=np.float32, flatten: bool = False):
+def load_cifar10(path=None, *, split=None, download: bool = True, dtype=np.float32, flatten: bool = False,
+                 path_hint=None):
     """Load CIFAR-10: 60,000 colour photos, 32x32 RGB, in 10 classes.
 
     Reads the binary release (data_batch_1.bin .. data_batch_5.bin, test_batch.bin,
@@ -165,27 +177,33 @@ def load_cifar10(path=None, *, download: bool = True, dtype=np.float32, flatten:
 
     Parameters
     ----------
-    path, download, dtype
-        As for ``load_mnist``.
+    path, split, download, dtype, path_hint
+        As for ``load_mnist`` (``split="test"`` reads test_batch.bin only).
     flatten : bool
         Return each image as a row of 3*32*32 = 3072 numbers (red, green, blue planes).
 
     Returns
     -------
-    (x_train, y_train), (x_test, y_test)
+    (x_train, y_train), (x_test, y_test)   (only ``(x, y)`` of one split if ``split`` names it)
         x : ndarray of ``dtype``, shape (N, 3, 32, 32) (or (N, 3072)), values in [0, 1];
         N = 50,000 for training, 10,000 for test.
         y : ndarray of int64, shape (N,), the class 0 .. 9, names in ``CIFAR10_CLASSES``.
     """
-    dtype = _check_arguments("load_cifar10", path, download, dtype, flatten)
+    dtype = _check_arguments("load_cifar10", path, split, download, dtype, flatten)
+    train_names = [f"data_batch_{i}.bin" for i in range(1, 6)]
+    names = {None: train_names + ["test_batch.bin"], "train": train_names, "test": ["test_batch.bin"]}[split]
     files = fetch("cifar10", "load_cifar10", path, download,
-                  lambda name, content, source: parse_cifar10_batch(content, source))
-    train = [files[f"data_batch_{i}.bin"] for i in range(1, 6)]
-    x_train = np.concatenate([images for images, _ in train])  # (5 * N, 3, 32, 32)
-    y_train = np.concatenate([labels for _, labels in train])
-    x_test, y_test = files["test_batch.bin"]
-    return ((_images(x_train, dtype, flatten), y_train.astype(np.int64)),
-            (_images(x_test, dtype, flatten), y_test.astype(np.int64)))
+                  lambda name, content, source: parse_cifar10_batch(content, source), names, path_hint)
+    out = []
+    if split != "test":
+        train = [files[name] for name in train_names]
+        x_train = np.concatenate([images for images, _ in train])  # (5 * N, 3, 32, 32)
+        y_train = np.concatenate([labels for _, labels in train])
+        out.append((_images(x_train, dtype, flatten), y_train.astype(np.int64)))
+    if split != "train":
+        x_test, y_test = files["test_batch.bin"]
+        out.append((_images(x_test, dtype, flatten), y_test.astype(np.int64)))
+    return out[0] if split else tuple(out)
 
 
 __all__ = ["CIFAR10_CLASSES", "DATASETS", "DataFileError", "FASHION_MNIST_CLASSES", "MIRRORS", "SERVED_SHA256",

@@ -1,6 +1,6 @@
 """Where the data sets come from (chapter 08): your folders, the user cache, public mirrors.
 
-``fetch(dataset, ...)`` returns the parsed arrays of every file of a data set.
+``fetch(dataset, ...)`` returns the parsed arrays of a data set's files (all, or the ones named).
 It looks, in order, in
 
 1. the folder ``path`` that the caller names,
@@ -185,8 +185,8 @@ def _remedy(func: str) -> str:
     return f"delete it and call {func}() again (with download=True it fetches a fresh copy), or put a good copy there"
 
 
-def fetch(dataset: str, func: str, path, download: bool, parse) -> dict:
-    """Return ``{name: parse(name, content, source)}`` for every file of ``dataset``.
+def fetch(dataset: str, func: str, path, download: bool, parse, names=None, path_hint=None) -> dict:
+    """Return ``{name: parse(name, content, source)}`` for the files ``names`` of ``dataset``.
 
     Parameters
     ----------
@@ -200,6 +200,11 @@ def fetch(dataset: str, func: str, path, download: bool, parse) -> dict:
         Download what is found nowhere, into the user cache.
     parse : callable (name, content: bytes, source: str) -> object
         Checks the format (raises ``DataFileError``) and returns the parsed file.
+    names : list of str, optional
+        The files to load (default: all of ``DATASETS[dataset].files``).
+    path_hint : str, optional
+        How the caller names a data folder, for the message when files are missing
+        (default ``"<func>(path=...)"``; the cnnlib command says ``"--data DIR"``).
 
     Raises
     ------
@@ -210,15 +215,16 @@ def fetch(dataset: str, func: str, path, download: bool, parse) -> dict:
         which files to put into which folder, and which mirrors failed and why.
     """
     spec = DATASETS[dataset]
+    names = list(spec.files if names is None else names)
     roots = _roots(dataset, path)
-    key = (dataset, tuple(str(r) for r, _, _ in roots))
+    key = (dataset, tuple(str(r) for r, _, _ in roots), tuple(names))
     if key in _MEMORY:
         stamps, arrays = _MEMORY[key]
         if all(_stamp(p) == s for p, s in stamps):
             return arrays
     arrays, read, notes = {}, [], []
     try:
-        for name in spec.files:
+        for name in names:
             for folder in _folders(roots):
                 source = next((p for p in (folder / f"{name}.gz", folder / name) if p.is_file()), None)
                 if source is None:
@@ -234,7 +240,7 @@ def fetch(dataset: str, func: str, path, download: bool, parse) -> dict:
                 arrays[name] = _check(dataset, name, content, source, parse, digest)
                 read.append(source)
                 break
-        missing = [n for n in spec.files if n not in arrays]
+        missing = [n for n in names if n not in arrays]
         if missing and spec.archive:
             for folder in _folders(roots):
                 archive = folder / spec.archive
@@ -242,7 +248,7 @@ def fetch(dataset: str, func: str, path, download: bool, parse) -> dict:
                     for name, content in _read_archive(archive, missing, archive).items():
                         arrays[name] = _check(dataset, name, content, f"{archive}:{name}", parse)
                     read.append(archive)
-                    missing = [n for n in spec.files if n not in arrays]
+                    missing = [n for n in names if n not in arrays]
                     if not missing:
                         break
     except DataFileError as e:
@@ -251,11 +257,13 @@ def fetch(dataset: str, func: str, path, download: bool, parse) -> dict:
     if missing and download:
         got = _download(dataset, missing, func, parse, errors)
         for name, (array, dest) in got.items():
-            arrays[name] = array
-            read.append(dest)
-        missing = [n for n in spec.files if n not in arrays]
+            if name in missing:  # an archive brings the other files too: they are stored, not returned
+                arrays[name] = array
+                read.append(dest)
+        missing = [n for n in names if n not in arrays]
     if missing:
-        raise FileNotFoundError(_not_found(dataset, func, missing, roots, download, errors, notes))
+        path_hint = path_hint or f"{func}(path=...)"
+        raise FileNotFoundError(_not_found(dataset, func, missing, roots, download, errors, notes, path_hint))
     _MEMORY[key] = ([(p, _stamp(p)) for p in read], arrays)
     return arrays
 
@@ -302,9 +310,9 @@ def _download(dataset, names, func, parse, errors) -> dict:
                     raise DataFileError(f"file {url} is damaged or not the published one: "
                                         f"SHA-256 {_sha256(data)}, expected {expected}")
                 if spec.archive:
-                    members = _read_archive(tmp, names, url)
-                    checked = {n: _check(dataset, n, members[n], f"{url}:{n}", parse)
-                               for n in names if n in members}
+                    # Store every file of the archive, so that one download serves both splits.
+                    members = _read_archive(tmp, spec.files, url)
+                    checked = {n: _check(dataset, n, content, f"{url}:{n}", parse) for n, content in members.items()}
                     absent = [n for n in names if n not in members]
                     if absent:
                         raise DataFileError(f"archive {url} lacks {', '.join(absent)}")
@@ -364,7 +372,7 @@ def _write_atomic(dest: Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _not_found(dataset, func, missing, roots, download, errors, notes) -> str:
+def _not_found(dataset, func, missing, roots, download, errors, notes, path_hint) -> str:
     spec = DATASETS[dataset]
     if spec.archive:
         files = f"{', '.join(missing)} (or the archive {spec.archive} that holds them)"
@@ -384,6 +392,6 @@ def _not_found(dataset, func, missing, roots, download, errors, notes) -> str:
         lines += [f"  {e}" for e in errors]
     cache = cache_dir(dataset)
     lines.append(f"To fix it, put the files into {cache} (the user cache), or into any folder that you pass "
-                 f"as {func}(path=...) or name in the environment variable CNNLIB_DATA. "
+                 f"as {path_hint} or name in the environment variable CNNLIB_DATA. "
                  f"They are published at: {', '.join(MIRRORS[dataset]) or '(no mirror listed)'}")
     return "\n".join(lines)

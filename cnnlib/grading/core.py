@@ -12,20 +12,24 @@ A check passes by returning; it fails by raising ``GradingError`` (through
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import signal
 import textwrap
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from ..exercises import EXERCISES, CHAPTERS, get_exercise, reference
-from ..gradcheck import rel_error
+from ..core.numeric import rel_error
+from ..exercises import CHAPTERS, EXERCISES, get_exercise, reference, solutions_in_use
+from .sandbox import TIME_LIMIT, Broken, LearnerCode, LearnerCrash, LearnerError, Sandbox
 
-TIME_LIMIT = 20.0  # seconds a single check may take before it counts as hanging
+PACKAGE = Path(__file__).resolve().parents[1]  # the cnnlib folder, where the exercise files are
 
 
 class GradingError(AssertionError):
@@ -117,28 +121,40 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_check(fn, impl, title: str = "") -> None:
-    """Run one check: return if it passes, raise GradingError or NotStarted otherwise."""
+def run_check(fn, impl, title: str = "", in_process: bool = True) -> None:
+    """Run one check: return if it passes, raise GradingError or NotStarted otherwise.
+
+    LearnerCrash and Broken (from a sandbox) pass through. ``in_process`` code
+    (the course's own tests of the catalogue) gets the time limit by an alarm.
+    """
     try:
-        with time_limit(TIME_LIMIT):
+        if in_process:
+            with time_limit(TIME_LIMIT):
+                fn(impl)
+        else:
             fn(impl)
     except _Timeout:
         raise GradingError(
             f"check '{title}' did not finish within {TIME_LIMIT:.0f} s",
             "look for a loop that never ends (a while loop whose index is not "
             "advanced, or a stride of 0).") from None
-    except (GradingError, NotStarted):
+    except (GradingError, NotStarted, LearnerCrash, Broken):
         raise
     except NotImplementedError as e:
         raise NotStarted(str(e)) from None
     except Exception as e:  # learner code crashed: report it as a wrong answer, keep grading
-        raise GradingError(f"check '{title}' raised {type(e).__name__}: {e}") from e
+        what = getattr(e, "learner_where", None) or (str(e) if isinstance(e, LearnerError) else
+                                                     f"{type(e).__name__}: {e}")
+        raise GradingError(f"check '{title}' raised {what}") from e
+
+
+STATUSES = ("done", "wrong", "crashed", "broken", "not started")
 
 
 @dataclass
 class Result:
     exercise: str            # name
-    status: str              # "done", "wrong" or "not started"
+    status: str              # one of STATUSES
     passed: int = 0
     total: int = 0
     failed_check: str = ""
@@ -148,41 +164,97 @@ class Result:
     def done(self) -> bool:
         return self.status == "done"
 
+    def summary(self) -> str:
+        """``4.1 relu_forward: done, 4 of 4 checks passed``."""
+        ex = get_exercise(self.exercise)
+        detail = {"done": f"{self.passed} of {self.total} checks passed",
+                  "wrong": f"check {self.passed + 1} of {self.total} failed: '{self.failed_check}'",
+                  "crashed": f"check {self.passed + 1} of {self.total}, '{self.failed_check}'",
+                  "broken": "its file does not run",
+                  "not started": f"write it in cnnlib/{ex.module}.py"}[self.status]
+        return f"{ex.id} {ex.name}: {self.status}, {detail}"
+
+
+def file_problem(ex) -> str | None:
+    """Why ``ex``'s file cannot hold a gradable exercise, read from its text without running it."""
+    path = PACKAGE / f"{ex.module}.py"
+    where = f"cnnlib/{ex.module}.py"
+    if not path.is_file():
+        return f"{where} is missing: restore it with `git checkout {where}`"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), where)
+    except SyntaxError as e:
+        return f"{where} does not import: SyntaxError at line {e.lineno}: {e.msg}"
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return f"{where} cannot be read: {e}"
+    lines = [n.lineno for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.name == ex.name]
+    if not lines:
+        return (f"{where} has no function {ex.name} (deleted or renamed?): restore its stub from "
+                f"`git show HEAD:{where}`")
+    if len(lines) > 1:
+        return (f"{where} defines {ex.name} {len(lines)} times (lines {', '.join(map(str, lines))}); Python keeps "
+                "only the last one: delete the others")
+    return None
+
 
 def grade(exercise_name: str, impl=None) -> Result:
-    """Run every check of one exercise; stop at the first failure."""
+    """Run every check of one exercise; stop at the first failure.
+
+    The learner's code runs in a sandbox (its own process); with the solution
+    switch on for the exercise, the reference runs here. ``impl`` (the course's
+    tests) grades other code in this process.
+    """
     ex = get_exercise(exercise_name)
-    impl = impl or learner_impl()
     checks = checks_of(ex.name)
+    if impl is not None or ex in solutions_in_use():
+        return _run_checks(ex, checks, impl or REF)
+    problem = file_problem(ex)
+    if problem:
+        return Result(ex.name, "broken", 0, len(checks), "", problem)
+    with Sandbox() as box:
+        box.deadline = time.monotonic() + TIME_LIMIT
+        try:
+            box.load(ex.module)
+        except Broken as e:
+            return Result(ex.name, "broken", 0, len(checks), "", str(e))
+        except LearnerCrash as e:
+            return Result(ex.name, "broken", 0, len(checks), "", f"importing cnnlib/{ex.module}.py {e}")
+        return _run_checks(ex, checks, LearnerCode(box), box)
+
+
+def _run_checks(ex, checks, impl, box=None) -> Result:
     res = Result(ex.name, "done", total=len(checks))
     for title, fn in checks:
+        if box is not None:
+            box.deadline = time.monotonic() + TIME_LIMIT
         try:
-            run_check(fn, impl, title)
+            run_check(fn, impl, title, in_process=box is None)
         except NotStarted as e:
             return Result(ex.name, "not started", res.passed, len(checks), title, str(e))
-        except GradingError as e:
-            return Result(ex.name, "wrong", res.passed, len(checks), title, str(e))
+        except (GradingError, LearnerCrash, Broken) as e:
+            status = {GradingError: "wrong", LearnerCrash: "crashed", Broken: "broken"}[type(e)]
+            message = str(e) if status != "crashed" else f"{ex.name} {e}"
+            if box is not None and box.printed:
+                message += f"\nIt printed: {box.printed!r}"
+            return Result(ex.name, status, res.passed, len(checks), title, message)
         res.passed += 1
     if not checks:
         res.status, res.message = "wrong", "no checks are registered for this exercise"
     return res
 
 
-def check_exercise(key: str) -> None:
-    """Grade one exercise and print a short report (used in the notebooks).
+def report(res: Result) -> str:
+    """The text ``cnnlib.check`` prints: the summary line, then what failed and the hint."""
+    ex = get_exercise(res.exercise)
+    if res.status == "not started":
+        return f"{ex.id} {ex.name}: not started. Write it in cnnlib/{ex.module}.py, then run this cell again."
+    return res.summary() + (f"\n{res.message}" if res.message and not res.done else "")
 
-    Returns nothing, so a notebook cell shows only the report; use ``grade(key)``
-    for the ``Result``.
-    """
-    res = grade(key)
-    ex = get_exercise(key)
-    line = f"{ex.id} {ex.name}: {res.status}"
-    if res.done:
-        print(f"{line} ({res.passed} of {res.total} checks passed)")
-    elif res.status == "not started":
-        print(f"{line}. Write it in cnnlib/{ex.module}.py, then run this cell again.")
-    else:
-        print(f"{line} (check {res.passed + 1} of {res.total}, '{res.failed_check}')\n{res.message}")
+
+def check_exercise(key: str) -> None:
+    """Grade one exercise in this process and print ``report`` (``python -m cnnlib.grading``)."""
+    print(report(grade(key)))
 
 
 # ----------------------------------------------------------------------------
@@ -311,7 +383,7 @@ def compare_gradient(received, f, x, dout, what: str, inputs: str = "", tol: flo
 def status_table(results: dict[str, Result], width: int = 110) -> str:
     """The per-chapter table printed by ``pytest tests/`` and ``cnnlib progress``."""
     lines = [f"{'':4}{'exercise':<32}{'status':<14}details"]
-    counts = {"done": 0, "wrong": 0, "not started": 0}
+    counts = dict.fromkeys(STATUSES, 0)
     for chapter, title in CHAPTERS.items():
         exs = [e for e in EXERCISES if e.chapter == chapter and e.name in results]
         if not exs:
@@ -321,14 +393,12 @@ def status_table(results: dict[str, Result], width: int = 110) -> str:
         for e in exs:
             r = results[e.name]
             counts[r.status] = counts.get(r.status, 0) + 1
-            detail = {"done": f"{r.passed} of {r.total} checks passed",
-                      "wrong": f"check {r.passed + 1} of {r.total} failed: '{r.failed_check}'",
-                      "not started": f"write it in cnnlib/{e.module}.py"}.get(r.status, "")
+            detail = r.summary().split(", ", 1)[1]
             lines.append(f"{'':4}{e.id + ' ' + e.name:<32}{r.status:<14}{detail}")
-            if r.status == "wrong" and r.message:
+            if r.status in ("wrong", "crashed", "broken") and r.message:
                 for part in r.message.splitlines():  # the message, then its hint
                     lines.extend(textwrap.wrap(part, width, initial_indent=" " * 8, subsequent_indent=" " * 10))
     total = sum(counts.values())
-    lines.append(f"Total: {counts['done']} of {total} done, {counts['wrong']} wrong, "
-                 f"{counts['not started']} not started")
+    lines.append(f"Total: {counts['done']} of {total} done" +
+                 "".join(f", {n} {status}" for status, n in counts.items() if status != "done" and n))
     return "\n".join(lines)

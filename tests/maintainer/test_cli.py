@@ -23,7 +23,7 @@ from cnnlib.config import load_config
 from cnnlib.data import load_mnist_sample
 from cnnlib.layers import Sequential
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY = """\
 model: small_cnn
@@ -234,3 +234,115 @@ def test_every_scheduler_and_optimizer_of_a_config_can_be_built(scheduler, expec
             assert sched.total_steps == (30 if scheduler.get("interval") == "step" else 3)
     with pytest.raises(ValueError, match="did you mean 'lenet'"):
         build_model(config_from_dict({"model": "lenett"}), np.random.default_rng(0))
+
+
+# ----------------------------------------------------------------------------
+# Data files from the command line: only the test split for evaluate, the command's own flags in messages
+
+@pytest.fixture
+def no_data(tmp_path, monkeypatch):
+    """No data anywhere: an empty user cache, no CNNLIB_DATA, no mirrors."""
+    from cnnlib.data import clear_cache, download
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("CNNLIB_DATA", raising=False)
+    for dataset in download.MIRRORS:
+        monkeypatch.setitem(download.MIRRORS, dataset, [])
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def _checkpoint(path, dataset, model="small_cnn"):
+    """An untrained model's checkpoint whose config names ``dataset`` (3 test images)."""
+    from cnnlib.checkpoint import save_checkpoint
+    from cnnlib.cli import build_model
+    from cnnlib.config import config_from_dict
+    config = config_from_dict({"model": model, "dataset": dataset, "test_samples": 3})
+    return save_checkpoint(path, build_model(config, np.random.default_rng(0)), config=config.to_dict())
+
+
+def _idx(array: np.ndarray) -> bytes:
+    """The IDX file of a uint8 array (as MNIST's files are)."""
+    return bytes([0, 0, 8, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape) + array.tobytes()
+
+
+def test_evaluate_names_the_commands_flag_and_only_the_test_files_when_data_is_missing(no_data, tmp_path, capsys):
+    ckpt = _checkpoint(tmp_path / "run" / "best.npz", "mnist")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(empty), "--reference"]) == 1
+    err = capsys.readouterr().err
+    assert "MNIST files not found: t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz " in err
+    assert "train-" not in err  # evaluate needs the test split only
+    assert "any folder that you pass as --data DIR or name in the environment variable CNNLIB_DATA" in err
+    assert "path=..." not in err and "Traceback" not in err
+
+
+def test_train_names_the_commands_flag_when_data_is_missing(no_data, tmp_path, capsys):
+    config = tmp_path / "mnist.yaml"
+    config.write_text(TINY.replace("dataset: mnist_sample", "dataset: mnist") + f"run_dir: {tmp_path / 'runs'}\n")
+    assert main(["train", "--config", str(config), "--reference", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte.gz" in err and "pass as --data DIR" in err and "path=..." not in err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("dataset", ["fashion_mnist", "cifar10"])
+def test_evaluate_reads_only_the_test_files(dataset, no_data, tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    if dataset == "cifar10":
+        from cnnlib.data import formats
+        monkeypatch.setattr(formats, "CIFAR10_RECORDS_PER_FILE", 3)
+        images, labels = rng.integers(0, 256, (3, 3, 32, 32), dtype=np.uint8), [1, 2, 3]
+        (folder / "test_batch.bin").write_bytes(b"".join(bytes([y]) + x.tobytes() for x, y in zip(images, labels)))
+    else:
+        (folder / "t10k-images-idx3-ubyte").write_bytes(_idx(rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)))
+        (folder / "t10k-labels-idx1-ubyte").write_bytes(_idx(np.arange(5, dtype=np.uint8)))
+    ckpt = _checkpoint(tmp_path / "best.npz", dataset, model="tiny_vgg" if dataset == "cifar10" else "small_cnn")
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(folder), "--reference"]) == 0, \
+        capsys.readouterr().err
+    assert f"(3 {dataset} images)" in capsys.readouterr().out
+
+
+def test_export_writes_beside_the_checkpoint_by_default_and_never_over_it(trained, tmp_path, capsys, monkeypatch):
+    _, run = trained
+    mine = tmp_path / "runs" / "mine"
+    mine.mkdir(parents=True)
+    ckpt = mine / "best.npz"
+    shutil.copy(run / "best.npz", ckpt)
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "--checkpoint", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert f"Wrote {mine / 'export.npz'} (weights) and {mine / 'export.json'} (architecture)." in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # nothing in the current directory
+    before = (mine / "export.npz").read_bytes()
+    assert main(["export", "--checkpoint", str(ckpt)]) == 1
+    err = capsys.readouterr().err
+    assert "already exist" in err and "(the default: beside the checkpoint)" in err
+    assert "pass --force to overwrite" in err and "--out with another .npz file" in err
+    assert (mine / "export.npz").read_bytes() == before
+    assert main(["export", "--checkpoint", str(ckpt), "--force"]) == 0
+    # Not even --force replaces the checkpoint itself.
+    saved = ckpt.read_bytes()
+    assert main(["export", "--checkpoint", str(ckpt), "--out", str(ckpt), "--force"]) == 1
+    assert "must not replace its own checkpoint" in capsys.readouterr().err
+    assert ckpt.read_bytes() == saved
+    gitignore = (ROOT / ".gitignore").read_text().split()
+    assert "runs/" in gitignore  # the default place is never committed
+
+
+@pytest.mark.parametrize("command, expected", [
+    ("train", ["--config FILE", "--epochs N", "data_dir of the config"]),
+    ("evaluate", ["on the test set of the data it was trained on", "runs/<run>/best.npz",
+                  "data_dir of the checkpoint's config"]),
+    ("export", ["[--out PATH]", "default: export.npz beside the checkpoint", "unless --force"]),
+])
+def test_help_of_each_command(command, expected, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # one line per option: the phrases are not wrapped
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert all(phrase in out for phrase in expected), out

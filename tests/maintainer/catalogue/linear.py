@@ -1,8 +1,8 @@
 """Plausible wrong implementations of the linear-layer exercises (chapter 05), and correct alternatives."""
 import numpy as np
 
-from cnnlib.linear import linear_shapes
-from cnnlib.validation import check_cache
+from cnnlib.core.contracts import linear_shapes
+from cnnlib.core.validation import check_cache
 from solutions import linear as ref
 
 

@@ -1,7 +1,7 @@
 """Plausible wrong implementations of the batch normalization exercises, and correct alternatives."""
 import numpy as np
 
-from cnnlib.normalization import batchnorm_args, batchnorm_cache
+from cnnlib.core.contracts import batchnorm_args, batchnorm_cache
 from solutions import normalization as ref
 
 _NDIM = {"batchnorm_forward": 2, "spatial_batchnorm_forward": 4}

@@ -1,8 +1,8 @@
 """Plausible wrong implementations of softmax and the losses (chapter 05), and correct alternatives."""
 import numpy as np
 
-from cnnlib.losses import check_labels, check_logits
-from cnnlib.validation import check_array, require
+from cnnlib.core.contracts import check_labels, check_logits
+from cnnlib.core.validation import check_array, require
 from solutions import losses as ref
 
 

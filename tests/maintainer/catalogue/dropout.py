@@ -1,7 +1,7 @@
 """Plausible wrong implementations of the dropout exercises, and correct alternatives."""
 import numpy as np
 
-from cnnlib.dropout import dropout_args, dropout_cache
+from cnnlib.core.contracts import dropout_args, dropout_cache
 
 
 def _dropout(x, p, training, rng, *, spatial=False, mask_shape=None, **mistake):

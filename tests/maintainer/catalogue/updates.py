@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 from cnnlib.grading.updates import _adam_variant, _cosine_variant, _sgd_variant
-from cnnlib.updates import adam_state, check_betas, check_param_grad, check_rates, check_state
-from cnnlib.validation import check_int, require
+from cnnlib.core.contracts import adam_state, check_betas, check_param_grad, check_rates, check_state
+from cnnlib.core.validation import check_int, require
 from solutions import updates as ref
 
 

@@ -17,7 +17,7 @@ import pytest
 from cnnlib.exercises import EXERCISES, get_exercise, reference, use_solutions
 from cnnlib.grading.core import checks_of
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _stub(ex):

@@ -10,7 +10,7 @@ from cnnlib import models
 from cnnlib.config import (ConfigError, SchedulerConfig, TrainConfig, config_from_dict, dump_config,
                            load_config)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRESETS = sorted((ROOT / "configs").glob("*.yaml"))
 
 

@@ -24,7 +24,7 @@ import pytest
 import cnnlib.data as data
 from cnnlib.data import DataFileError, download, formats
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 NAMES = download.IDX_FILES
 
 

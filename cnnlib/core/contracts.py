@@ -1,0 +1,169 @@
+"""The argument and cache checks of the exercises, one function per contract.
+
+Each exercise starts by calling its check here (the lines above its
+``raise NotImplementedError``), and its reference twin in ``solutions/``
+calls the same one, so both reject bad input with the same message.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .validation import check_array, check_cache, require
+
+
+def check_dout(func: str, dout, shape: tuple) -> np.ndarray:
+    """Validate an upstream gradient: a float array of the forward output's ``shape``."""
+    check_array(func, "dout", dout, floating=True)
+    require(dout.shape == tuple(shape), func, "dout must have the shape of the forward's output",
+            f"dout.shape={dout.shape}, expected {tuple(shape)}")
+    return dout
+
+
+def linear_shapes(func: str, x, weight, bias):
+    """Validate linear-layer arguments; return (N, in_features, out_features)."""
+    check_array(func, "x", x, floating=True)
+    require(x.ndim == 2, func, "x must be 2-D (N, in_features); flatten images first with "
+            "x.reshape(len(x), -1)", f"x.shape={x.shape}")
+    check_array(func, "weight", weight, 2, "(out_features, in_features)", floating=True)
+    out_features, in_features = weight.shape
+    require(x.shape[1] == in_features, func, "x and weight must have the same number of input features "
+            "(x.shape[1] == weight.shape[1])", f"x.shape={x.shape}, weight.shape={weight.shape}")
+    if bias is not None:
+        check_array(func, "bias", bias, 1, "(out_features,)")
+        require(bias.shape == (out_features,), func, "bias must have shape (out_features,) = (weight.shape[0],)",
+                f"bias.shape={bias.shape}, weight.shape={weight.shape}")
+    return x.shape[0], in_features, out_features
+
+
+def check_logits(func: str, logits) -> tuple[int, int]:
+    """Validate an (N, K) float array of logits; return (N, K)."""
+    check_array(func, "logits", logits, 2, "(N, K)", floating=True)
+    require(logits.shape[0] >= 1 and logits.shape[1] >= 1, func, "logits must have at least one row and one class",
+            f"logits.shape={logits.shape}")
+    return logits.shape
+
+
+def check_labels(func: str, labels, N: int, K: int) -> None:
+    """Validate integer class labels: shape (N,), values in 0 .. K - 1."""
+    check_array(func, "labels", labels, 1, "(N,)")
+    require(np.issubdtype(labels.dtype, np.integer), func,
+            "labels must be integer class indices (e.g. dtype int64), not one-hot rows or floats",
+            f"labels.dtype={labels.dtype}", TypeError)
+    require(labels.shape == (N,), func, "labels must have one entry per row of logits (labels.shape == (N,))",
+            f"labels.shape={labels.shape}, logits.shape={(N, K)}")
+    require(bool(labels.min() >= 0 and labels.max() < K), func,
+            f"labels must lie in the range 0 .. K - 1 = 0 .. {K - 1}",
+            f"labels in {labels.min()} .. {labels.max()}")
+
+
+def check_param_grad(func: str, param, grad) -> None:
+    """``param`` a float array, ``grad`` an array of the same shape and dtype."""
+    check_array(func, "param", param, floating=True)
+    check_array(func, "grad", grad)
+    require(grad.shape == param.shape and grad.dtype == param.dtype, func,
+            "grad must have the shape and dtype of param",
+            f"param.shape={param.shape}, param.dtype={param.dtype}, grad.shape={grad.shape}, grad.dtype={grad.dtype}")
+
+
+def check_state(func: str, name: str, state, param):
+    """An optimizer state array (or None before the first step) shaped like ``param``."""
+    if state is not None:
+        check_array(func, name, state)
+        require(state.shape == param.shape and state.dtype == param.dtype, func,
+                f"{name} must be None or an array with the shape and dtype of param",
+                f"param.shape={param.shape}, param.dtype={param.dtype}, "
+                f"{name}.shape={state.shape}, {name}.dtype={state.dtype}")
+    return state
+
+
+def check_rates(func: str, **values) -> list[float]:
+    """Each value must be a real number >= 0; return them as Python floats, in order.
+
+    Python floats (not NumPy float64 scalars) keep float32 arrays float32.
+    """
+    out = []
+    for name, value in values.items():
+        require(isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool),
+                func, f"{name} must be a number", f"{name}={value!r}", TypeError)
+        require(bool(value >= 0), func, f"{name} must be >= 0", f"{name}={value!r}")
+        out.append(float(value))
+    return out
+
+
+def check_betas(func: str, beta1, beta2) -> tuple[float, float]:
+    """Adam's decay rates: 0 <= beta < 1 (as torch.optim.Adam requires)."""
+    beta1, beta2 = check_rates(func, beta1=beta1, beta2=beta2)
+    require(beta1 < 1 and beta2 < 1, func, "beta1 and beta2 must lie in [0, 1)", f"beta1={beta1}, beta2={beta2}")
+    return beta1, beta2
+
+
+def adam_state(func: str, param, m, v):
+    """Validate Adam's moments; ``None`` (before the first step) becomes zeros, as in PyTorch."""
+    m = check_state(func, "m", m, param)
+    v = check_state(func, "v", v, param)
+    return (np.zeros_like(param) if m is None else m), (np.zeros_like(param) if v is None else v)
+
+
+def batchnorm_args(func: str, x, gamma, beta, running_mean, running_var, training, momentum, eps,
+                   ndim: int) -> tuple:
+    """Validate the arguments of a batchnorm forward; return ``x.shape``."""
+    check_array(func, "x", x, ndim, "(N, D)" if ndim == 2 else "(N, C, H, W)", floating=True)
+    D = "D" if ndim == 2 else "C"
+    require(x.shape[1] > 0, func, f"x must have at least one feature ({D} >= 1)", f"x.shape={x.shape}")
+    for name, a in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        check_array(func, name, a, 1, f"({D},)", floating=True)
+        require(a.shape == (x.shape[1],), func, f"{name} must have shape ({D},) = (x.shape[1],)",
+                f"{name}.shape={a.shape}, x.shape={x.shape}")
+    require(isinstance(training, (bool, np.bool_)), func, "training must be True or False",
+            f"training={training!r}", TypeError)
+    require(isinstance(momentum, (int, float, np.integer, np.floating)) and 0 <= momentum <= 1, func,
+            "momentum must be a number in [0, 1] (PyTorch's convention: 0.1 = 10% of the new batch)",
+            f"momentum={momentum!r}")
+    require(isinstance(eps, (int, float, np.integer, np.floating)) and eps >= 0, func,
+            "eps must be a number >= 0", f"eps={eps!r}")
+    require(not training or x.size // x.shape[1] > 1, func,
+            "training needs more than one value per channel to estimate a variance",
+            f"x.shape={x.shape}")
+    return x.shape
+
+
+def batchnorm_cache(func: str, dout, cache, ndim: int) -> tuple:
+    """Validate a batchnorm backward's arguments; return the cache ``(x_hat, gamma, inv_std, training)``."""
+    forward = "batchnorm_forward" if ndim == 2 else "spatial_batchnorm_forward"
+    x_hat, gamma, inv_std, training = check_cache(func, cache, 4, forward)
+    require(isinstance(x_hat, np.ndarray) and x_hat.ndim == ndim, func,
+            f"cache[0] (x_hat) must be a {ndim}-D array: pass the cache of {forward}",
+            f"cache[0] of type {type(x_hat).__name__}" +
+            (f" with shape {x_hat.shape}" if isinstance(x_hat, np.ndarray) else ""), TypeError)
+    check_array(func, "dout", dout)
+    require(dout.shape == x_hat.shape, func, "dout must have the shape of the forward's output",
+            f"dout.shape={dout.shape}, expected {x_hat.shape}")
+    return x_hat, gamma, inv_std, training
+
+
+def dropout_args(func: str, x, p, training, rng, ndim: int | None = None) -> float:
+    """Validate the arguments of a dropout forward; return ``p`` as a float."""
+    check_array(func, "x", x, ndim, "(N, C, H, W)" if ndim == 4 else "", floating=True)
+    require(isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool), func,
+            "p must be a number", f"p={p!r}", TypeError)
+    require(0 <= p < 1, func, "p (the probability of dropping a unit) must be in [0, 1)", f"p={p!r}")
+    require(isinstance(training, (bool, np.bool_)), func, "training must be True or False",
+            f"training={training!r}", TypeError)
+    require(isinstance(rng, np.random.Generator), func,
+            "rng must be a np.random.Generator, e.g. np.random.default_rng(0)",
+            f"rng of type {type(rng).__name__}", TypeError)
+    return float(p)
+
+
+def dropout_cache(func: str, dout, cache) -> tuple:
+    """Validate a dropout backward's arguments; return the cache ``(mask, p, training)``."""
+    mask, p, training = check_cache(func, cache, 3, "dropout_forward or spatial_dropout_forward")
+    check_array(func, "dout", dout)
+    fits = isinstance(mask, np.ndarray) and mask.ndim == dout.ndim and all(
+        m in (1, d) for m, d in zip(mask.shape, dout.shape))
+    require(mask is None or fits, func,
+            "cache[0] must be the mask (broadcastable to dout) or None: pass the cache of dropout_forward",
+            f"cache[0] of type {type(mask).__name__}" +
+            (f" with shape {mask.shape}, dout.shape={dout.shape}" if isinstance(mask, np.ndarray) else ""))
+    return mask, p, training

@@ -1,0 +1,26 @@
+"""``python -m cnnlib.grading [--json] [EXERCISE ...]``: grade in a fresh process.
+
+``cnnlib.check``, ``cnnlib.grade`` and ``cnnlib.progress`` run this from a
+notebook, so that grading happens in a process that has never imported a
+learner file (a notebook's kernel has), and the learner's code in a sandbox
+below it. Without exercises it grades all of them and prints the table.
+"""
+import argparse
+import dataclasses
+import json
+
+from ..exercises import EXERCISES, get_exercise
+from . import grade, report, status_table
+
+parser = argparse.ArgumentParser(prog="python -m cnnlib.grading")
+parser.add_argument("exercises", nargs="*", help="ids or names (default: all, as a table)")
+parser.add_argument("--json", action="store_true", help="print the results as JSON")
+args = parser.parse_args()
+names = [get_exercise(k).name for k in args.exercises] or [e.name for e in EXERCISES]
+results = {n: grade(n) for n in names}
+if args.json:
+    print(json.dumps([dataclasses.asdict(r) for r in results.values()]))
+elif args.exercises:
+    print("\n".join(report(r) for r in results.values()))
+else:
+    print(status_table(results))
