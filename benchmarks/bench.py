@@ -23,7 +23,7 @@ import numpy as np
 
 import cnnlib
 from cnnlib import models
-from cnnlib.losses import softmax_cross_entropy
+from cnnlib.ops import softmax_cross_entropy
 from cnnlib.optim import SGD
 
 try:

@@ -348,14 +348,53 @@ def build_parser() -> argparse.ArgumentParser:
                    "checkpoint; the architecture goes beside it as .json)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
 
-    sub.add_parser("progress", help="the autograder's table: which exercises are done")
+    p = sub.add_parser("progress", help="the autograder's table: which exercises are done",
+                       description="Grade your exercises (each in its own process, as pytest tests/ does) and "
+                       "print the table. Exit code 1 if any is wrong, crashed or broken.")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="ids or names to grade (default: all)")
+
+    p = sub.add_parser("lab", help="open JupyterLab on the course, at chapter 00",
+                       description="Start JupyterLab with the course's folder as its root (the file browser "
+                       "shows chapters/, cnnlib/ and tests/, and a new terminal opens there) and open chapter "
+                       "00. Other arguments go to jupyter lab.")
+    p.add_argument("chapter", nargs="?", default="00_how_the_course_works.ipynb",
+                   help="the notebook to open, in chapters/ (default: %(default)s)")
     return parser
+
+
+def course_root() -> Path:
+    """The folder of the course (with chapters/, cnnlib/, tests/), from where cnnlib is installed."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "chapters").is_dir():
+        raise ValueError(f"cnnlib must be installed from the course's folder (pip install -e . there), which has "
+                         f"chapters/. Received: cnnlib at {root}")
+    return root
+
+
+def open_lab(chapter: str, extra: list[str]) -> None:
+    """Replace this process with ``jupyter lab`` rooted at the course, opening ``chapters/<chapter>``."""
+    root = course_root()
+    notebook = root / "chapters" / chapter
+    if not notebook.is_file():
+        raise ValueError(f"chapter must be a notebook in chapters/ ("
+                         f"{', '.join(sorted(p.name for p in (root / 'chapters').glob('*.ipynb')))}). "
+                         f"Received: chapter={chapter!r}")
+    # A terminal opened in JupyterLab runs a plain (not a login) shell, so it keeps this PATH, with
+    # the course's pytest and cnnlib on it, however JupyterLab was started.
+    shell = {"shell_command": [os.environ.get("SHELL") or "/bin/sh"]}
+    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+            f"--ServerApp.terminado_settings={shell!r}", str(notebook), *extra]
+    print("Starting: jupyter lab", *argv[3:])
+    os.chdir(root)
+    os.execv(sys.executable, argv)
 
 
 def main(argv=None) -> int:
     """Run the ``cnnlib`` command; returns the exit code (0 on success)."""
-    from .exercises import describe_switch, use_solutions
-    args = build_parser().parse_args(argv)
+    from .exercises import ExerciseFileError, describe_switch, use_solutions
+    args, extra = build_parser().parse_known_args(argv)
+    if extra and args.command != "lab":
+        build_parser().parse_args(argv)  # the usual error for unknown arguments
     prog = f"cnnlib {args.command}"
     if getattr(args, "reference", False):
         use_solutions("all")
@@ -374,9 +413,15 @@ def main(argv=None) -> int:
             out, arch = export_checkpoint(args.checkpoint, args.out, force=args.force)
             print(f"Wrote {out} (weights) and {arch} (architecture).")
         elif args.command == "progress":
-            import cnnlib
-            print(cnnlib.progress())
-    except NotImplementedError as e:
+            from .exercises import EXERCISES, get_exercise
+            from .grading import grade, status_table
+            names = [get_exercise(k).name for k in args.exercises] or [e.name for e in EXERCISES]
+            results = {n: grade(n) for n in names}
+            print(status_table(results))
+            return int(any(r.status in ("wrong", "crashed", "broken") for r in results.values()))
+        elif args.command == "lab":
+            open_lab(args.chapter, extra)
+    except (NotImplementedError, ExerciseFileError) as e:
         print(f"{prog}: {e}\nWrite that exercise, or run with --reference to use the reference solutions "
               "(or CNNLIB_SOLUTIONS=<ids> for some of them).", file=sys.stderr)
         return 1

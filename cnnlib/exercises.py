@@ -237,7 +237,7 @@ def describe_error(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}" + (f" ({line})" if line else "")
 
 
-def _note(ex: Exercise, why: str) -> None:
+def note_reference(ex: Exercise, why: str) -> None:
     """Say once per notebook cell (once per process outside IPython) that reference code ran."""
     try:
         cell = __import__("IPython").get_ipython().execution_count
@@ -263,14 +263,14 @@ def call(ex: Exercise, learner, args, kwargs):
     except ExerciseFileError as e:
         if _strict:
             raise
-        _note(ex, f"cannot run ({e})")
+        note_reference(ex, f"cannot run ({e})")
         return reference(ex.name)(*args, **kwargs)
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
         if _strict:
             raise
-        _note(ex, "is not started")
+        note_reference(ex, "is not started")
         return reference(ex.name)(*args, **kwargs)
 
 

@@ -9,6 +9,7 @@ import pytest
 import cnnlib
 
 sys.path.insert(0, str(Path(__file__).parent))  # `import catalogue`, `from oracle import rel_err`
+sys.path.insert(0, str(Path(__file__).parents[2] / "tools"))  # `import browser_check` (the browser tests)
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 import cnnlib.checkpoint as checkpoint
 from cnnlib.checkpoint import load_checkpoint, save_checkpoint
 from cnnlib.layers import Conv2d, Flatten, Linear, ReLU, Sequential, Tanh
-from cnnlib.losses import softmax_cross_entropy
+from cnnlib.ops import softmax_cross_entropy
 from cnnlib.models import lenet, vgg_bn
 from cnnlib.optim import SGD, Adam, CosineLR, StepLR
 

@@ -191,20 +191,25 @@ def test_the_command_runs_as_a_program(tiny, tmp_path):
         assert proc.returncode == 0 and "--reference" in proc.stdout
 
 
-def test_without_reference_the_learners_code_runs(tiny, tmp_path):
-    from cnnlib.conv import conv2d_forward
+def test_without_reference_the_learners_code_runs_and_unwritten_exercises_say_so(tiny, tmp_path):
+    """On untouched stubs, `cnnlib train` runs the reference for each unwritten exercise and says which."""
+    from cnnlib.exercises import get_exercise, learner_function
     try:
-        conv2d_forward.learner(np.zeros((1, 1, 3, 3), np.float32), np.zeros((1, 1, 3, 3), np.float32), None)
+        learner_function(get_exercise("conv2d_forward"))(np.zeros((1, 1, 3, 3), np.float32),
+                                                         np.zeros((1, 1, 3, 3), np.float32), None)
     except NotImplementedError:
         pass
     else:
         pytest.skip("conv2d_forward has been written by the learner")
     env = {k: v for k, v in os.environ.items() if k != "CNNLIB_SOLUTIONS"}
     proc = _run("train", "--config", str(tiny), "--no-progress", env=env, cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 0, proc.stderr
     assert "Reference solutions: off" in proc.stdout
-    assert "write it here" in proc.stderr and "--reference" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert "[reference] 2.3 conv2d_forward is not started" in proc.stdout
+    assert proc.stdout.count("[reference] 2.3 conv2d_forward") == 1  # once, not once per batch
+    env["CNNLIB_STRICT"] = "1"  # strict mode: the first unwritten exercise stops the run, with a message
+    proc = _run("train", "--config", str(tiny), "--no-progress", env=env, cwd=tmp_path)
+    assert proc.returncode == 1 and "write it here" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_progress_prints_the_autograder_table():

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from cnnlib.conv import conv2d_backward, conv2d_forward
-from cnnlib.gradcheck import gradient_check, rel_error
+from cnnlib.core.numeric import rel_error
+from cnnlib.gradients import gradient_check
+from cnnlib.ops import conv2d_backward, conv2d_forward
 
 
 def test_rel_error_is_the_largest_difference_relative_to_the_largest_entry():

@@ -8,7 +8,7 @@ import pytest
 from cnnlib.data import load_mnist_sample
 from cnnlib.layers import (BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Dropout2d, Flatten, Linear, MaxPool2d, ReLU,
                            Sequential)
-from cnnlib.losses import softmax_cross_entropy
+from cnnlib.ops import softmax_cross_entropy
 from cnnlib.models import MODELS, build_model, lenet, small_cnn, tiny_vgg, vgg_bn
 
 

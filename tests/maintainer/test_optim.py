@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cnnlib import updates
+from cnnlib import ops
 from cnnlib.layers import BatchNorm1d, Conv2d, Flatten, Linear, ReLU, Sequential
 from cnnlib.optim import SGD, Adam, AdamW, CosineLR, ExponentialLR, StepLR
 
@@ -72,8 +72,8 @@ def test_optimizers_match_torch_optim(name):
 def test_step_calls_the_update_exercises_and_updates_in_place(monkeypatch):
     calls = []
     for name in ("sgd_step", "adam_step", "adamw_step"):
-        real = getattr(updates, name)
-        monkeypatch.setattr(updates, name,
+        real = getattr(ops, name)
+        monkeypatch.setattr(ops, name,
                             lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
     model = make_model(np.float32)
     arrays = [layer.params[k] for _, layer, k in model.named_parameters()]
@@ -205,8 +205,8 @@ def test_step_and_exponential_lr_closed_forms():
 
 def test_cosine_lr_warms_up_then_decays_to_min_lr_via_the_exercise(monkeypatch):
     calls = []
-    real = updates.cosine_lr
-    monkeypatch.setattr(updates, "cosine_lr", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = ops.cosine_lr
+    monkeypatch.setattr(ops, "cosine_lr", lambda *a, **k: calls.append(a) or real(*a, **k))
     opt = SGD(make_model(), lr=0.4)
     sched = CosineLR(opt, total_steps=10, min_lr=0.04, warmup_steps=4)
     lrs = [opt.lr]

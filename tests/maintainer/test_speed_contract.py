@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cnnlib import models
-from cnnlib.losses import softmax_cross_entropy
+from cnnlib.ops import softmax_cross_entropy
 from cnnlib.optim import SGD, Adam
 
 PRESETS = [("small_cnn", (1, 28, 28)), ("lenet", (1, 28, 28)), ("vgg_bn", (1, 28, 28)), ("tiny_vgg", (3, 32, 32))]

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 import cnnlib
-from cnnlib.arrays import one_hot, zero_pad
+from cnnlib.ops import one_hot, zero_pad
 from cnnlib.data import load_mnist_sample
 
 np.set_printoptions(precision=4, suppress=True)
@@ -55,9 +55,11 @@ for ex in cnnlib.EXERCISES:
     print(f"{ex.id:>4}  {ex.name:<28} cnnlib/{ex.module}.py")
 
 # %% [markdown]
-# Open a file in JupyterLab's file browser (left sidebar, folder `cnnlib`) and it opens
-# in the editor; a right click on the tab, *New View for File*, lets you see it next to
-# this notebook. An exercise stub looks like this:
+# Open a file in JupyterLab's file browser (left sidebar: the course's folder, with
+# `chapters/`, `cnnlib/` and `tests/`; double-click `cnnlib`) and it opens in the editor;
+# a right click on the tab, *New View for File*, lets you see it next to this notebook.
+# Each exercise file says at its top which parts are yours: the bodies of the functions
+# marked `@exercise`. An exercise stub looks like this:
 #
 # ```python
 # @exercise
@@ -76,7 +78,17 @@ for ex in cnnlib.EXERCISES:
 # here too.
 #
 # Everything else in `cnnlib` (layers, models, the trainer, data loading, plots) is
-# complete and calls your functions, so in chapter 08 your network trains on your own math.
+# complete and calls your functions through `cnnlib.ops`, so in chapter 08 your network
+# trains on your own math. What your functions rely on (the argument checks, the
+# output-size formula, `rel_error`) lives in `cnnlib/core/`, which you never edit: a
+# mistake in one of your files, even one that stops it from importing, breaks only the
+# exercises of that file.
+#
+# **Run All works from day 1.** A cell that needs an exercise you have not written yet
+# (or whose file does not import) runs the reference solution instead and says so in a
+# line that starts with `[reference]`, so every chapter runs to its end and you see what
+# your code should produce. If you prefer to stop at your first unwritten exercise, run
+# `cnnlib.strict()` (or start JupyterLab with `CNNLIB_STRICT=1`).
 #
 # **Autoreload.** The first code cell ran `%autoreload 2`: when you save a file in
 # `cnnlib/`, the notebook uses the new version the next time a cell runs. No kernel
@@ -90,24 +102,29 @@ for ex in cnnlib.EXERCISES:
 # invariants (your inputs are left unchanged, float32 stays float32). When a check fails
 # you get which check, which input, what was expected and, for common mistakes, a hint.
 #
+# Your code runs in a process of its own while it is graded, apart from the grader: if it
+# crashes, exits, hangs (20 s per check) or prints without end, that exercise is graded
+# **crashed** and every other exercise is still graded; if its file does not import (a
+# syntax error, say), its exercises are **broken**, with the file, the line and the error.
+#
 # In a notebook, grade one exercise with `cnnlib.check`. It prints **done**, **wrong**
-# (with the message) or **not started**. `cnnlib.grade` returns the same result as an
-# object instead, for code that needs its `.status`:
+# (with the message), **crashed**, **broken** or **not started**. `cnnlib.grade` returns
+# the same result as an object instead, for code that needs its `.status`:
 
 # %%
 cnnlib.check("0.1")
 print("status:", cnnlib.grade("0.1").status)
 
 # %% [markdown]
-# The same checks run from a terminal (*File, New, Terminal* in JupyterLab), in the
-# course's folder:
+# The same checks run from a terminal: *File, New, Terminal* in JupyterLab opens one in
+# the course's folder (the folder you started JupyterLab in), where these work:
 #
 # | command | what it does |
 # | --- | --- |
 # | `pytest tests/` | grades every exercise and ends with a table, chapter by chapter |
 # | `pytest tests/test_ch00_course_and_numpy.py` | grades one chapter |
 # | `pytest -m ex0_1` | grades exercise 0.1 alone (the marker is `ex` + the id with `_`) |
-# | `cnnlib progress` | prints the table without pytest |
+# | `cnnlib progress` | prints the table without pytest (from any folder) |
 #
 # The table is also one function call away. Here it is for this chapter:
 
@@ -122,8 +139,8 @@ print(cnnlib.progress(chapters=[0]))
 # when you are stuck: if chapter 03 resists, switch on its solutions and train your
 # network in chapter 08 anyway.
 #
-# - Before starting JupyterLab: `CNNLIB_SOLUTIONS=all jupyter lab` (everything), or a list
-#   of ids and names, `CNNLIB_SOLUTIONS=3.2,relu_forward jupyter lab`.
+# - Before starting JupyterLab: `CNNLIB_SOLUTIONS=all jupyter lab chapters/00_how_the_course_works.ipynb`
+#   (everything), or a list of ids and names, `CNNLIB_SOLUTIONS=3.2,relu_forward jupyter lab ...`.
 # - From Python: `cnnlib.use_solutions("3.2", "relu_forward")`, `cnnlib.use_solutions("all")`,
 #   and `cnnlib.use_solutions(None)` to run all your own code again.
 # - As a context manager, for a few lines only: `with cnnlib.use_solutions("2.3"): ...`

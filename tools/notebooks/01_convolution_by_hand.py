@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import cnnlib
-from cnnlib.conv import conv2d_naive, conv_output_size
+from cnnlib.ops import conv2d_naive, conv_output_size
 from cnnlib.data import load_mnist_sample
 
 np.set_printoptions(precision=4, suppress=True)

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import cnnlib
-from cnnlib.conv import col2im, conv2d_forward, conv2d_naive, im2col
+from cnnlib.ops import col2im, conv2d_forward, conv2d_naive, im2col
 from cnnlib.data import load_mnist_sample
 
 np.set_printoptions(precision=4, suppress=True)

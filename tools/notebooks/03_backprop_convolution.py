@@ -22,9 +22,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import cnnlib
-from cnnlib.conv import col2im, conv2d_backward, conv2d_forward, conv2d_naive
+from cnnlib.ops import col2im, conv2d_backward, conv2d_forward, conv2d_naive, numerical_gradient
 from cnnlib.data import load_mnist_sample
-from cnnlib.gradcheck import gradient_check, numerical_gradient, rel_error
+from cnnlib.gradients import gradient_check
+from cnnlib.core.numeric import rel_error
 
 np.set_printoptions(precision=4, suppress=True)
 print(cnnlib.describe_switch())
@@ -341,7 +342,7 @@ cnnlib.check("3.2")
 # %% [markdown]
 # ## Gradient check
 #
-# `cnnlib.gradcheck.gradient_check(forward, backward, inputs)` runs the forward pass,
+# `cnnlib.gradients.gradient_check(forward, backward, inputs)` runs the forward pass,
 # draws a random `dout`, calls the backward function and compares each gradient with
 # `numerical_gradient` (your exercise 3.1), printing one line per gradient. Use it for
 # every backward function you write in this course.

@@ -38,13 +38,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import cnnlib
-from cnnlib.activations import (leaky_relu_backward, leaky_relu_forward, relu_backward, relu_forward,
-                                sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
-from cnnlib.conv import conv2d_forward
+from cnnlib.nonlinearities import leaky_relu_backward, leaky_relu_forward, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward
+from cnnlib.ops import avgpool2d_backward, avgpool2d_forward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, relu_backward, relu_forward
 from cnnlib.data import load_mnist_sample
 from cnnlib.exercises import reference
-from cnnlib.gradcheck import gradient_check
-from cnnlib.pooling import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
+from cnnlib.gradients import gradient_check
 
 np.set_printoptions(precision=4, suppress=True)
 print(cnnlib.describe_switch())

@@ -33,9 +33,8 @@ import numpy as np
 
 import cnnlib
 from cnnlib.data import load_mnist_sample
-from cnnlib.gradcheck import gradient_check
-from cnnlib.linear import linear_backward, linear_forward
-from cnnlib.losses import mse_loss, softmax, softmax_cross_entropy
+from cnnlib.gradients import gradient_check
+from cnnlib.ops import linear_backward, linear_forward, mse_loss, softmax, softmax_cross_entropy
 
 np.set_printoptions(precision=4, suppress=True)
 print(cnnlib.describe_switch())

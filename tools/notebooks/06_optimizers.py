@@ -34,9 +34,7 @@ import numpy as np
 
 import cnnlib
 from cnnlib.data import load_mnist_sample
-from cnnlib.linear import linear_backward, linear_forward
-from cnnlib.losses import softmax_cross_entropy
-from cnnlib.updates import adam_step, adamw_step, cosine_lr, sgd_step
+from cnnlib.ops import adam_step, adamw_step, cosine_lr, linear_backward, linear_forward, sgd_step, softmax_cross_entropy
 
 np.set_printoptions(precision=4, suppress=True)
 print(cnnlib.describe_switch())

@@ -37,12 +37,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import cnnlib
-from cnnlib.conv import conv2d_forward
+from cnnlib.ops import batchnorm_backward, batchnorm_forward, conv2d_forward, dropout_backward, dropout_forward, spatial_batchnorm_backward, spatial_batchnorm_forward, spatial_dropout_forward
 from cnnlib.data import load_mnist_sample
-from cnnlib.dropout import dropout_backward, dropout_forward, spatial_dropout_forward
-from cnnlib.gradcheck import gradient_check
-from cnnlib.normalization import (batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward,
-                                  spatial_batchnorm_forward)
+from cnnlib.gradients import gradient_check
 
 np.set_printoptions(precision=4, suppress=True)
 print(cnnlib.describe_switch())

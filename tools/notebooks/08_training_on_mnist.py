@@ -15,10 +15,11 @@
 # `cnnlib.callbacks` (early stopping, checkpoints, logs), `cnnlib.checkpoint` (saving a
 # model) and the `cnnlib` command, which trains from a YAML configuration file.
 #
-# If an exercise of an earlier chapter is not done yet, training stops with
-# `NotImplementedError` naming it. Switch its reference solution on to go ahead,
-# `cnnlib.use_solutions("4.3")` (or `"all"`), and the first cell tells you which
-# exercises run reference code.
+# If an exercise of an earlier chapter is not done yet, training runs its reference
+# solution instead, and a line starting with `[reference]` names it (in strict mode,
+# `cnnlib.strict()`, training stops with `NotImplementedError` naming it). To choose
+# yourself, switch reference solutions on, `cnnlib.use_solutions("4.3")` (or `"all"`):
+# the first cell tells you which exercises run reference code.
 
 # %%
 %matplotlib inline
@@ -36,7 +37,7 @@ from cnnlib import viz
 from cnnlib.callbacks import CSVLogger
 from cnnlib.checkpoint import load_checkpoint, save_checkpoint
 from cnnlib.data import load_mnist
-from cnnlib.losses import softmax_cross_entropy
+from cnnlib.ops import softmax_cross_entropy
 from cnnlib.models import lenet
 from cnnlib.optim import SGD, CosineLR
 from cnnlib.trainer import Trainer

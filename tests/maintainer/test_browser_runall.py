@@ -1,0 +1,55 @@
+"""A learner's first steps, in a real JupyterLab: chapters 00 and 01 run to the end, and
+chapter 00's instructions (file browser, ``pytest tests/`` in a terminal) hold.
+
+Uses tools/browser_check.py (one JupyterLab server for the module, headless Debian Chromium).
+The server gets the learner's environment: no CNNLIB_SOLUTIONS, so the cells of exercises that
+are not started must still run (the library shows the reference result and says so).
+Skipped without playwright or /usr/bin/chromium. Run it alone with
+``pytest tests/ --maintainer -m browser -k runall -s`` (``-s`` prints the report and the
+screenshots' folder).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import browser_check
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+NOTEBOOKS = ["chapters/00_how_the_course_works.ipynb", "chapters/01_convolution_by_hand.ipynb"]
+
+
+@pytest.fixture(scope="module")
+def lab_page(tmp_path_factory):
+    """(browser_check module, Lab, page, screenshot folder), with a server serving the repository."""
+    if os.environ.get("CNNLIB_BROWSER_CHECK"):
+        pytest.skip("running inside a browser check's own JupyterLab")
+    bc = browser_check
+    if why := bc.missing():
+        pytest.skip(why)
+    env = {k: v for k, v in os.environ.items() if k not in ("CNNLIB_SOLUTIONS", "CNNLIB_MAINTAINER")}
+    shots = tmp_path_factory.mktemp("browser_runall")
+    with bc.jupyter_lab(ROOT, env=env, log=shots / "jupyter.log") as lab, bc.chromium() as (page, errors):
+        yield bc, lab, page, shots
+        assert not errors, f"JavaScript errors in the page: {errors[:5]}"
+    print(f"\nscreenshots: {shots}")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda nb: Path(nb).stem)
+def test_run_all_cells(lab_page, notebook):
+    bc, lab, page, shots = lab_page
+    report = bc.run_all(page, lab, notebook, shots, timeout=600)
+    print(f"\n{notebook}: {report.ran}/{report.cells} cells ran in {report.seconds:.0f} s, "
+          f"{len(report.references)} reference notes", *report.errors, sep="\n  ")
+    assert not report.note, report.note
+    assert not report.errors, f"cells with an error in {notebook}:\n" + "\n".join(report.errors)
+    assert report.cells > 0 and report.ran == report.cells, f"only {report.ran} of {report.cells} cells ran"
+
+
+def test_chapter00_file_browser_and_terminal(lab_page):
+    bc, lab, page, shots = lab_page
+    failures, text = bc.check_chapter00(page, lab, shots, timeout=600)
+    assert not failures, "\n".join(failures) + "\nterminal:\n" + "\n".join(text.splitlines()[-30:])
