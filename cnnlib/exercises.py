@@ -244,9 +244,10 @@ def note_reference(ex: Exercise, why: str) -> None:
     except Exception:
         cell = None
     if (ex.name, cell) not in _noted:
+        hint = "" if _noted else " (cnnlib.strict() stops here instead)"  # said once is enough
         _noted.add((ex.name, cell))
-        print(f"[reference] {ex.id} {ex.name} {why}: this cell shows the reference result; "
-              f"write yours in cnnlib/{ex.module}.py (cnnlib.strict() stops here instead).")
+        shows = "this cell shows the reference result" if cell is not None else "the reference runs instead"
+        print(f"[reference] {ex.id} {ex.name} {why}: {shows}; write yours in cnnlib/{ex.module}.py{hint}.")
 
 
 def call(ex: Exercise, learner, args, kwargs):

@@ -5,7 +5,8 @@
 
 ``run-all`` opens each notebook, runs *Run All Cells*, waits for the prompts and the kernel, and
 reports errors, cells that did not run, and outputs that mention "reference" (the notes printed
-when an exercise is not started); it saves <stem>-top.png, <stem>-end.png and, after an error, <stem>-error.png. ``chapter00``
+when an exercise is not started); it saves <stem>-top.png, <stem>-end.png, <stem>-reference.png
+(the last cell that ran reference code) and, after an error, <stem>-error.png. ``chapter00``
 checks chapter 00's instructions: the file browser shows chapters/, cnnlib/ and tests/, and
 ``pytest tests/ -q`` typed in a JupyterLab terminal runs the grader from the repository root.
 The exit code is non-zero when a check fails. The server's environment is the caller's
@@ -178,6 +179,11 @@ SCROLL_JS = """top => { const nb = window.jupyterapp.shell.currentWidget.content
   else nb.widgets[nb.widgets.length - 1].node.scrollIntoView({block: 'end'}); }"""
 
 
+SHOW_JS = """() => { const cell = window.jupyterapp.shell.currentWidget.content.widgets.filter(c =>
+  c.model.type === 'code' && c.model.outputs.toJSON().some(o => FOUND)).pop();
+  if (cell) cell.node.scrollIntoView({block: 'start'}); return !!cell; }"""
+
+
 @dataclass
 class Report:
     notebook: str
@@ -236,11 +242,12 @@ def run_all(page, lab: Lab, notebook: str, shots: Path, timeout: float = 600) ->
         page.evaluate(SCROLL_JS, top)
         page.wait_for_timeout(500)
         page.screenshot(path=str(shots / f"{Path(notebook).stem}-{name}.png"))
-    if report.errors:  # and the first error, where Run All stopped
-        page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets.find(c => c.model.type === 'code'
-            && c.model.outputs.toJSON().some(o => o.output_type === 'error')).node.scrollIntoView({block: 'center'})""")
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(shots / f"{Path(notebook).stem}-error.png"))
+    # the first error, where Run All stopped, and the last cell that ran reference code, with its note
+    for name, found in (("error", "o.output_type === 'error'"),
+                        ("reference", "JSON.stringify(o).includes('[reference]')")):
+        if page.evaluate(SHOW_JS.replace("FOUND", found)):
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(shots / f"{Path(notebook).stem}-{name}.png"))
     for s in lab.api("/api/sessions"):  # free the kernel before the next notebook
         if s["path"] == notebook:
             lab.api(f"/api/sessions/{s['id']}", "DELETE")

@@ -205,7 +205,7 @@ def test_without_reference_the_learners_code_runs_and_unwritten_exercises_say_so
     proc = _run("train", "--config", str(tiny), "--no-progress", env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Reference solutions: off" in proc.stdout
-    assert "[reference] 2.3 conv2d_forward is not started" in proc.stdout
+    assert "[reference] 2.3 conv2d_forward is not started: the reference runs instead" in proc.stdout
     assert proc.stdout.count("[reference] 2.3 conv2d_forward") == 1  # once, not once per batch
     env["CNNLIB_STRICT"] = "1"  # strict mode: the first unwritten exercise stops the run, with a message
     proc = _run("train", "--config", str(tiny), "--no-progress", env=env, cwd=tmp_path)

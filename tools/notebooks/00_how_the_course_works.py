@@ -55,9 +55,11 @@ for ex in cnnlib.EXERCISES:
     print(f"{ex.id:>4}  {ex.name:<28} cnnlib/{ex.module}.py")
 
 # %% [markdown]
-# Open a file in JupyterLab's file browser (left sidebar: the course's folder, with
-# `chapters/`, `cnnlib/` and `tests/`; double-click `cnnlib`) and it opens in the editor;
-# a right click on the tab, *New View for File*, lets you see it next to this notebook.
+# Open a file in JupyterLab's file browser and it opens in the editor. The file browser
+# (left sidebar) starts in `chapters/`, this notebook's folder; the house icon at the
+# start of the path above its list goes up to the course's folder, with `chapters/`,
+# `cnnlib/` and `tests/`: double-click `cnnlib`. A right click on a file's tab, *New View
+# for File*, lets you see it next to this notebook.
 # Each exercise file says at its top which parts are yours: the bodies of the functions
 # marked `@exercise`. An exercise stub looks like this:
 #

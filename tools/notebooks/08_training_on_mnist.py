@@ -286,7 +286,7 @@ print(Path("../configs/mnist_lenet.yaml").read_text())
 # cnnlib train --config configs/mnist_lenet.yaml             # on your exercise code
 # cnnlib train --config configs/mnist_lenet.yaml --reference # on the reference solutions
 # cnnlib evaluate --checkpoint runs/mnist_lenet-<date>-<time>/best.npz
-# cnnlib export --checkpoint runs/mnist_lenet-<date>-<time>/best.npz --out lenet.npz
+# cnnlib export --checkpoint runs/mnist_lenet-<date>-<time>/best.npz   # export.npz and .json beside it
 # cnnlib progress                                            # which exercises are done
 # ```
 #
