@@ -31,11 +31,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write
 from .layers import layer_from_config
 from .core.validation import require
 
@@ -119,21 +119,8 @@ def save_checkpoint(path, model, optimizer=None, config=None, epoch=None, extra=
     entries["extra"] = _to_json({k: v for k, v in extra.items() if not isinstance(v, np.ndarray)}, "extra")
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **entries)
-            f.flush()
-            os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
-        os.chmod(tmp, 0o644)  # mkstemp creates files readable by their owner only
-        os.replace(tmp, path)
-    except BaseException:
-        # Whatever went wrong (a full disk, Ctrl-C), the old checkpoint at `path` is untouched.
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(path) as f:  # whatever goes wrong (a full disk, Ctrl-C), the old checkpoint is untouched
+        np.savez(f, **entries)
     return path
 
 

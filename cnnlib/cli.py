@@ -24,13 +24,13 @@ import datetime
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .config import ConfigError, TrainConfig, dump_config, load_config
+from .files import atomic_write
 
 CLASS_NAMES = {
     "mnist": [str(d) for d in range(10)],
@@ -140,13 +140,10 @@ def new_run_dir(parent, name: str) -> Path:
 
 
 def _write_json(path: Path, obj) -> None:
-    """Write JSON atomically (a temporary file, then a rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
+    """Write JSON atomically (``files.atomic_write``)."""
+    with atomic_write(path, "w") as f:
         json.dump(obj, f, indent=2)
         f.write("\n")
-    os.chmod(tmp, 0o644)  # mkstemp makes files readable by their owner only
-    os.replace(tmp, path)
 
 
 def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool = True,
@@ -300,11 +297,8 @@ def export_checkpoint(path, out=None, force: bool = False) -> tuple[Path, Path]:
                    "exported_from": str(path)}
     out.parent.mkdir(parents=True, exist_ok=True)
     # Both files are written to temporary names first, then renamed: never a half-written export.
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".npz")
-    os.close(fd)
-    np.savez(tmp, **model.state_dict())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, out)
+    with atomic_write(out) as f:
+        np.savez(f, **model.state_dict())
     _write_json(arch, description)
     return out, arch
 

@@ -18,7 +18,6 @@ import csv
 import difflib
 import math
 import os
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 from . import ops as F_loss
 from .callbacks import Callback, LRSchedulerCallback
+from .files import atomic_write
 from .core.validation import check_array, check_int, fail, require
 
 
@@ -94,18 +94,11 @@ class History:
         """Write every epoch to ``path`` (replaced atomically: no half-written file on a crash)."""
         path = Path(path)
         columns = [c for c in self.columns_of(self.rows) if c in self.keys()]
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", newline="") as f:
-                writer = csv.writer(f)
-                writer.writerow(columns)
-                for r in self.rows:
-                    writer.writerow(["" if r.get(c) is None else r[c] for c in columns])
-            os.chmod(tmp, 0o644)  # mkstemp makes files readable by their owner only
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with atomic_write(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(columns)
+            for r in self.rows:
+                writer.writerow(["" if r.get(c) is None else r[c] for c in columns])
 
     @classmethod
     def from_csv(cls, path) -> "History":

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
 from dataclasses import dataclass
-from http.client import HTTPException
+from http.client import HTTPException, IncompleteRead
 from pathlib import Path
 
+from ..files import atomic_write
 from .formats import DataFileError
 
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -144,12 +145,13 @@ def _gunzip(data: bytes, source) -> bytes:
         raise DataFileError(f"file {source} is truncated or damaged: it is not a complete gzip file ({e})") from None
 
 
-def _read_archive(archive: Path, names, source) -> dict[str, bytes]:
+def _read_archive(archive, names, source) -> dict[str, bytes]:
     """The members of a .tar.gz whose base names are in ``names``, read in memory
     (never extracted by tarfile, so no member path can escape the folder)."""
     out = {}
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with (tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") if isinstance(archive, bytes)
+              else tarfile.open(archive, "r:gz")) as tar:
             for member in tar:
                 base = member.name.rsplit("/", 1)[-1]
                 if member.isfile() and base in names and base not in out:
@@ -294,7 +296,7 @@ def _download(dataset, names, func, parse, errors) -> dict:
             url = mirror + served
             print(f"{func}: downloading {url}", flush=True)
             try:
-                tmp = _download_to_temp(url, folder)
+                data = _fetch_bytes(url)
             except urllib.error.HTTPError as e:
                 errors.append(f"{url}: {e}")
                 continue
@@ -304,14 +306,13 @@ def _download(dataset, names, func, parse, errors) -> dict:
                 errors.append(f"{url}: {getattr(e, 'reason', None) or e} (mirror not tried again)")
                 continue
             try:
-                data = tmp.read_bytes()
                 expected = SERVED_SHA256.get(dataset, {}).get(served)
                 if expected is not None and _sha256(data) != expected:
                     raise DataFileError(f"file {url} is damaged or not the published one: "
                                         f"SHA-256 {_sha256(data)}, expected {expected}")
                 if spec.archive:
                     # Store every file of the archive, so that one download serves both splits.
-                    members = _read_archive(tmp, spec.files, url)
+                    members = _read_archive(data, spec.files, url)
                     checked = {n: _check(dataset, n, content, f"{url}:{n}", parse) for n, content in members.items()}
                     absent = [n for n in names if n not in members]
                     if absent:
@@ -321,55 +322,35 @@ def _download(dataset, names, func, parse, errors) -> dict:
                 else:
                     name = served[:-len(".gz")]
                     got[name] = (_check(dataset, name, _gunzip(data, url), url, parse),
-                                 _publish(tmp, folder / served))
+                                 _write_atomic(folder / served, data))
             except DataFileError as e:
                 errors.append(f"{url}: rejected: {e}")
                 continue
-            finally:
-                tmp.unlink(missing_ok=True)
             break
     return got
 
 
-def _download_to_temp(url: str, folder: Path) -> Path:
-    """Download ``url`` into a new hidden temporary file in ``folder``; remove it on any failure."""
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".download-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT) as response:
-            expected, size = response.headers.get("Content-Length"), 0
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-                size += len(chunk)
-            # http.client returns a short body without complaint when the connection drops.
-            if expected is not None and size != int(expected):
-                raise ConnectionError(f"the transfer stopped after {size} of {expected} bytes")
-            out.flush()
-            os.fsync(out.fileno())  # on disk before it may be renamed into place
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return Path(tmp)
-
-
-def _publish(tmp: Path, dest: Path) -> Path:
-    """Move the verified ``tmp`` to ``dest`` in one step, unless ``dest`` exists
-    (another process got there first: keep its file)."""
-    if not dest.exists():
-        os.replace(tmp, dest)  # atomic within one folder: readers see no file or the whole file
-    return dest
+def _fetch_bytes(url: str) -> bytes:
+    """The whole body at ``url``, in memory: nothing is written until it has been verified."""
+    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+        expected = response.headers.get("Content-Length")
+        try:
+            data = response.read()
+        except IncompleteRead as e:
+            data = e.partial
+    # A dropped connection gives a short body (or IncompleteRead), not always an error.
+    if expected is not None and len(data) != int(expected):
+        raise ConnectionError(f"the transfer stopped after {len(data)} of {expected} bytes")
+    return data
 
 
 def _write_atomic(dest: Path, data: bytes) -> Path:
-    """Write ``data`` to ``dest`` through a temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".write-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
+    """Write verified ``data`` to ``dest`` in one step, unless ``dest`` exists (another process
+    got there first: keep its file)."""
+    if not dest.exists():
+        with atomic_write(dest) as out:
             out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        return _publish(Path(tmp), dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    return dest
 
 
 def _not_found(dataset, func, missing, roots, download, errors, notes, path_hint) -> str:
