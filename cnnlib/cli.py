@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -127,6 +129,9 @@ def new_run_dir(parent, name: str) -> Path:
     ``mkdir`` fails on an existing directory, so two runs never share one, even started in the same second.
     """
     parent = Path(parent)
+    if parent.exists() and not parent.is_dir():
+        raise NotADirectoryError(f"new_run_dir: run_dir must be a folder (or a path where one can be made). "
+                                 f"Received: {str(parent)!r}, a file")
     parent.mkdir(parents=True, exist_ok=True)
     stem = f"{name or 'run'}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     for i in range(1, 1000):
@@ -203,8 +208,9 @@ def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool
                               validation_data=val, verbose=verbose, progress=progress)
     except BaseException:
         # Nothing is overwritten: the run directory keeps what the finished epochs wrote.
-        print(f"Training failed after {len(trainer.history)} finished epoch(s); {run} keeps config.yaml"
-              + (", history.csv and best.npz of those epochs." if len(trainer.history) else "."), file=sys.stderr)
+        kept = [n for n in ("config.yaml", "history.csv", "best.npz") if (run / n).is_file()]
+        print(f"Training stopped after {len(trainer.history)} finished epoch(s); {run} keeps "
+              + (", ".join(kept) if kept else "nothing") + ".", file=sys.stderr)
         raise
     train_time = time.perf_counter() - start
 
@@ -309,6 +315,7 @@ def export_checkpoint(path, out=None, force: bool = False) -> tuple[Path, Path]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnnlib", description="CNNs from scratch: train, evaluate and export "
                                      "networks built on your own exercise code, and show your progress.")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     reference = argparse.ArgumentParser(add_help=False)
     reference.add_argument("--reference", action="store_true",
@@ -384,7 +391,16 @@ def open_lab(chapter: str, extra: list[str]) -> None:
 
 
 def main(argv=None) -> int:
-    """Run the ``cnnlib`` command; returns the exit code (0 on success)."""
+    """Run the ``cnnlib`` command; returns the exit code (0 on success, 1 on an error, 130 after
+    Ctrl-C, 143 after SIGTERM)."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv) -> int:
     from .exercises import ExerciseFileError, describe_switch, use_solutions
     args, extra = build_parser().parse_known_args(argv)
     if extra and args.command != "lab":
@@ -419,12 +435,36 @@ def main(argv=None) -> int:
         print(f"{prog}: {e}\nWrite that exercise, or run with --reference to use the reference solutions "
               "(or CNNLIB_SOLUTIONS=<ids> for some of them).", file=sys.stderr)
         return 1
-    except (ConfigError, ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError,
-            FloatingPointError) as e:
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"{prog}: error: {message}", file=sys.stderr)
+    except (KeyboardInterrupt, Terminated) as e:
+        if args.debug:
+            raise
+        print(f"{prog}: stopped by {'SIGTERM' if isinstance(e, Terminated) else 'Ctrl-C'}.", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+    except (ConfigError, ValueError, TypeError, KeyError, OSError, FloatingPointError) as e:
+        if args.debug:
+            raise
+        print(f"{prog}: error: {_describe(e)}", file=sys.stderr)
         return 1
     return 0
+
+
+class Terminated(Exception):
+    """SIGTERM arrived: stop as Ctrl-C does, with exit code 143."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _describe(e: BaseException) -> str:
+    """The error's message; for an OSError, what failed on which file, in words."""
+    if isinstance(e, KeyError) and e.args:
+        return str(e.args[0])
+    if isinstance(e, OSError) and e.strerror and not isinstance(e, (FileNotFoundError, FileExistsError)):
+        what = {errno.ENOSPC: "the disk is full", errno.EROFS: "the folder is on a read-only file system",
+                errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(e.errno, e.strerror)
+        return f"{what} ({e.filename})" if e.filename else what
+    return str(e)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,9 +21,28 @@ from typing import Literal, Optional, Union
 
 import yaml
 
+from .files import atomic_write
+
 
 class ConfigError(ValueError):
     """A configuration file or dict is not valid (unknown key, wrong type or value)."""
+
+
+MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")  # what a callback may watch (the History's metrics)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"key {key!r} appears twice (line {key_node.start_mark.line + 1}); "
+                                  "keep one. Received: a duplicate key")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 @dataclass
@@ -86,7 +106,8 @@ class TrainConfig:
     Attributes
     ----------
     model : a name in cnnlib.models.MODELS ("small_cnn", "lenet", "vgg_bn", "tiny_vgg")
-    model_args : extra keyword arguments for the model preset (e.g. {dropout: 0.3})
+    model_args : extra keyword arguments for the model preset (e.g. {dropout: 0.3} for vgg_bn),
+        checked against the preset's arguments
     dataset : "mnist", "fashion_mnist", "cifar10" or "mnist_sample" (the 2,000
         digits shipped with cnnlib: 1,600 to train, 400 to test; no files needed)
     data_dir : where the data files are (default: CNNLIB_DATA, then the user cache)
@@ -144,12 +165,36 @@ class TrainConfig:
             _check(getattr(self, key) is None or getattr(self, key) >= 1, key, "must be >= 1", getattr(self, key))
         _check(all(isinstance(k, str) for k in self.model_args), "model_args", "keys must be strings",
                self.model_args)
+        _check(self.seed >= 0, "seed", "must be >= 0 (it seeds np.random.default_rng)", self.seed)
+        _check(self.name == "" or (re.fullmatch(r"[\w.-]+", self.name) is not None and self.name not in (".", "..")),
+               "name", "must be a plain folder name (letters, digits, _ . -): the run's directory is made "
+               "inside run_dir, never elsewhere", self.name)
+        self._check_model()
         for key, section in (("checkpoint", self.callbacks.checkpoint),
                              ("early_stopping", self.callbacks.early_stopping)):
+            if section is not None:
+                close = difflib.get_close_matches(section.monitor, MONITORS, n=1)
+                _check(section.monitor in MONITORS, f"callbacks.{key}.monitor",
+                       f"must be one of {', '.join(MONITORS)}" + (f" (did you mean {close[0]!r}?)" if close else ""),
+                       section.monitor)
             if section is not None and section.monitor.startswith("val_"):
                 _check(self.validation_split > 0, f"callbacks.{key}.monitor",
                        "needs validation data: set validation_split > 0, or monitor 'loss' or 'accuracy'",
                        section.monitor)
+
+    def _check_model(self) -> None:
+        """The preset exists and takes every key of model_args (checked before anything trains)."""
+        import inspect
+
+        from .models import MODELS
+        close = difflib.get_close_matches(self.model, list(MODELS), n=1)
+        _check(self.model in MODELS, "model", f"must be one of {', '.join(MODELS)}"
+               + (f" (did you mean {close[0]!r}?)" if close else ""), self.model)
+        accepted = [n for n, p in inspect.signature(MODELS[self.model]).parameters.items()
+                    if n not in ("rng", "seed") and p.kind is not p.VAR_KEYWORD]
+        unknown = [k for k in self.model_args if k not in accepted]
+        _check(not unknown, "model_args", f"has keys that {self.model} does not take ({', '.join(unknown)}); "
+               f"it takes {', '.join(accepted)}", self.model_args)
 
     def to_dict(self) -> dict:
         """Plain dicts and lists, as in the YAML file (``config_from_dict`` reads it back)."""
@@ -257,9 +302,11 @@ def load_config(path, **overrides) -> TrainConfig:
         raise FileNotFoundError(f"load_config: no config file at {str(path)!r}. "
                                 f"The course's configs are in configs/: {', '.join(shipped)}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
     data = dict(data) if isinstance(data, dict) else data
     if isinstance(data, dict):
         data.update(overrides)
@@ -269,4 +316,5 @@ def load_config(path, **overrides) -> TrainConfig:
 
 def dump_config(config: TrainConfig, path) -> None:
     """Write a TrainConfig as YAML (``load_config`` reads it back to an equal config)."""
-    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    with atomic_write(path, "w") as f:
+        f.write(yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -9,8 +9,10 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -163,7 +165,7 @@ def test_a_diverging_run_keeps_what_it_saved_and_touches_no_other_run(tiny, tmp_
     diverging.write_text(tiny.read_text().replace("lr: 0.1", "lr: 1.0e+30"))
     assert main(["train", "--config", str(diverging), "--reference", "--no-progress"]) == 1
     err = capsys.readouterr().err
-    assert "the loss became" in err and "lower learning rate" in err and "Training failed" in err
+    assert "the loss became" in err and "lower learning rate" in err and "Training stopped after" in err
     assert (other / "best.npz").read_bytes() == b"another run's checkpoint"
     (run,) = [p for p in (tmp_path / "runs").iterdir() if p != other]
     assert (run / "config.yaml").exists() and not (run / "metrics.json").exists()
@@ -351,3 +353,44 @@ def test_help_of_each_command(command, expected, capsys, monkeypatch):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert all(phrase in out for phrase in expected), out
+
+
+def test_an_unwritable_run_folder_is_a_message_not_a_traceback(tiny, tmp_path):
+    runs = tmp_path / "locked"
+    runs.mkdir()
+    runs.chmod(0o500)
+    try:
+        proc = _run("train", "--config", str(tiny), "--reference", "--run-dir", str(runs), "--no-progress")
+    finally:
+        runs.chmod(0o700)
+    if os.geteuid() == 0 and proc.returncode == 0:
+        pytest.skip("root may write into a read-only folder")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cnnlib train: error: permission denied" in proc.stderr and str(runs) in proc.stderr
+
+
+def test_a_full_disk_is_named_and_the_failure_lists_only_what_the_run_kept(tiny, tmp_path, monkeypatch, capsys):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "runs" / "best.npz"))
+
+    monkeypatch.setattr("cnnlib.checkpoint.save_checkpoint", full)
+    code = main(["train", "--config", str(tiny), "--reference", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "cnnlib train: error: the disk is full (" in err
+    assert "keeps config.yaml, history.csv." in err  # no best.npz: its save is what failed
+
+
+@pytest.mark.parametrize("sig, code, words", [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_an_interrupted_run_says_so_with_the_shells_exit_code(tiny, tmp_path, sig, code, words):
+    proc = subprocess.Popen([sys.executable, "-m", "cnnlib.cli", "train", "--config", str(tiny), "--reference",
+                             "--epochs", "50", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path)
+    for line in proc.stdout:  # wait until training has begun
+        if line.startswith("Training"):
+            break
+    time.sleep(1.0)
+    proc.send_signal(sig)  # the process started here, by its handle
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert f"cnnlib train: stopped by {words}." in err and "Traceback" not in err

@@ -1,6 +1,7 @@
 """Tests of the YAML training configurations (chapter 08): the shipped presets and the error messages."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,27 @@ def test_file_errors(tmp_path):
     bad.write_text("model: lenet\nlearning_rate: 0.1\n")
     with pytest.raises(ConfigError, match=r"bad.yaml: unknown key 'learning_rate'; did you mean 'lr'"):
         load_config(bad)
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"seed": -1}, "'seed' must be >= 0"),
+    ({"model_args": {"dropout": 0.3}}, "small_cnn does not take (dropout); it takes num_classes"),
+    ({"name": "../../escape"}, "'name' must be a plain folder name"),
+    ({"name": "a/b"}, "'name' must be a plain folder name"),
+    ({"callbacks": {"checkpoint": {"monitor": "val_acc"}}}, "did you mean 'val_accuracy'?"),
+    ({"model": "lenett"}, "did you mean 'lenet'?"),
+])
+def test_a_config_is_checked_whole_before_anything_trains(changes, words):
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        config_from_dict({"model": "small_cnn", **changes})
+
+
+def test_a_key_given_twice_is_refused(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("model: lenet\nepochs: 2\nepochs: 3\n")
+    with pytest.raises(ConfigError, match=r"key 'epochs' appears twice \(line 3\)"):
+        load_config(path)
+
+
+def test_vgg_bn_takes_its_dropout_from_model_args():
+    assert config_from_dict({"model": "vgg_bn", "model_args": {"dropout": 0.3}}).model_args == {"dropout": 0.3}
