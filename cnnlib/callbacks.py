@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 
 from .core.validation import check_int, fail, require
+from .history import History, auto_mode
 
 
 class Callback:
@@ -52,8 +53,7 @@ class _Monitor:
         require(mode in ("auto", "min", "max"), owner, "mode must be 'auto', 'min' or 'max'", f"mode={mode!r}")
         require(isinstance(min_delta, (int, float)) and min_delta >= 0, owner, "min_delta must be a number >= 0",
                 f"min_delta={min_delta!r}")
-        if mode == "auto":  # accuracies grow, everything else (losses, ...) should shrink
-            mode = "max" if "acc" in monitor else "min"
+        mode = auto_mode(monitor) if mode == "auto" else mode
         self.owner, self.monitor, self.mode, self.min_delta = owner, monitor, mode, float(min_delta)
         self.best = math.inf if mode == "min" else -math.inf
 
@@ -268,7 +268,6 @@ class CSVLogger(Callback):
         self._started = True
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        from .trainer import History
         new_file = not self.path.exists() or self.path.stat().st_size == 0
         columns = History.columns_of([logs])
         if self._columns is None:

@@ -171,7 +171,7 @@ def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool
     """
     from .callbacks import CSVLogger, EarlyStopping, ModelCheckpoint
     from .exercises import describe_switch
-    from .trainer import Trainer
+    from .trainer import Trainer, TrainingDiverged
 
     say = print if verbose else (lambda *a, **k: None)
     rng = np.random.default_rng(config.seed)
@@ -206,6 +206,12 @@ def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool
     try:
         history = trainer.fit(x_fit, y_fit, epochs=config.epochs, batch_size=config.batch_size,
                               validation_data=val, verbose=verbose, progress=progress)
+    except TrainingDiverged as e:  # a failure, written down as one
+        _write_json(run / "metrics.json", {"status": "diverged", "message": str(e),
+                                           "epochs_trained": len(trainer.history)})
+        print(f"Training diverged after {len(trainer.history)} epoch(s); {run}/metrics.json says so.",
+              file=sys.stderr)
+        raise
     except BaseException:
         # Nothing is overwritten: the run directory keeps what the finished epochs wrote.
         kept = [n for n in ("config.yaml", "history.csv", "best.npz") if (run / n).is_file()]
@@ -219,7 +225,7 @@ def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool
         from .checkpoint import load_checkpoint
         load_checkpoint(checkpoint.last_saved, model)
     test = trainer.evaluate(x_test, y_test, batch_size=max(config.batch_size, 256))
-    metrics = {"test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_samples": len(x_test),
+    metrics = {"status": "completed", "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_samples": len(x_test),
                "epochs_trained": len(history), "best_epoch": checkpoint.best_epoch if checkpoint else None,
                "train_time_s": round(train_time, 1), "checkpoint": "best.npz" if checkpoint else None,
                "reference_solutions": describe_switch()}

@@ -72,10 +72,6 @@ def _init_weights(shape, fan_in: int, init: str, rng, dtype, bias: bool):
     return weight.astype(dtype), (None if b is None else b.astype(dtype))
 
 
-def _fmt_shape(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
 class Layer:
     """Base class of every layer.
 

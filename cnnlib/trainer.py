@@ -1,4 +1,4 @@
-"""The training loop (chapter 08): ``Trainer`` and the ``History`` it records.
+"""The training loop (chapter 08): ``Trainer``, which records a ``History`` (``cnnlib.history``).
 
 One training step is the whole course in four lines::
 
@@ -14,115 +14,17 @@ calls the callbacks and records one History row per epoch.
 """
 from __future__ import annotations
 
-import csv
 import difflib
 import math
-import os
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
 from . import ops as F_loss
 from .callbacks import Callback, LRSchedulerCallback
-from .files import atomic_write
+from .history import History
 from .core.validation import check_array, check_int, fail, require
-
-
-class History:
-    """Per-epoch metrics of a training run, like Keras' ``History``.
-
-    ``history["val_accuracy"]`` is the list of that metric, one value per epoch
-    (``None`` where it was not measured); ``history.rows`` holds one dict per
-    epoch. Columns: epoch, loss, accuracy, val_loss, val_accuracy, lr (the
-    learning rate the epoch started with) and time (seconds), plus any extra
-    metric a callback added.
-    """
-
-    COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time")
-
-    def __init__(self, rows=None):
-        self.rows: list[dict] = [dict(r) for r in (rows or [])]
-
-    @staticmethod
-    def columns_of(rows) -> list[str]:
-        """The standard columns, then any extra keys in the order they first appear."""
-        extra = []
-        for row in rows:
-            extra += [k for k in row if k not in History.COLUMNS and k not in extra]
-        return list(History.COLUMNS) + extra
-
-    def append(self, row: dict) -> None:
-        self.rows.append(dict(row))
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def keys(self) -> list[str]:
-        """The metrics measured in at least one epoch."""
-        return [c for c in self.columns_of(self.rows) if any(r.get(c) is not None for r in self.rows)]
-
-    def __getitem__(self, key: str) -> list:
-        if key not in self.keys():
-            close = difflib.get_close_matches(key, self.keys(), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise KeyError(f"History: no metric {key!r}{hint} The metrics are {self.keys()}")
-        return [r.get(key) for r in self.rows]
-
-    def __contains__(self, key) -> bool:
-        return key in self.keys()
-
-    def to_dict(self) -> dict[str, list]:
-        """``{metric: [value per epoch]}``, ready for ``json.dump`` or ``History.from_dict``."""
-        return {k: self[k] for k in self.keys()}
-
-    @property
-    def history(self) -> dict[str, list]:
-        """The same as ``to_dict()`` (the name Keras uses; ``cnnlib.viz.plot_history`` reads it)."""
-        return self.to_dict()
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "History":
-        lengths = {k: len(v) for k, v in d.items()}
-        require(len(set(lengths.values())) <= 1, "History.from_dict", "every metric needs one value per epoch",
-                f"lengths {lengths}")
-        n = next(iter(lengths.values()), 0)
-        return cls([{k: d[k][i] for k in d} for i in range(n)])
-
-    def to_csv(self, path) -> None:
-        """Write every epoch to ``path`` (replaced atomically: no half-written file on a crash)."""
-        path = Path(path)
-        columns = [c for c in self.columns_of(self.rows) if c in self.keys()]
-        with atomic_write(path, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(columns)
-            for r in self.rows:
-                writer.writerow(["" if r.get(c) is None else r[c] for c in columns])
-
-    @classmethod
-    def from_csv(cls, path) -> "History":
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-
-        def parse(key, text):
-            if text == "":
-                return None
-            return int(text) if key == "epoch" else float(text)
-
-        return cls([{k: parse(k, v) for k, v in r.items()} for r in rows])
-
-    def best(self, monitor: str = "val_loss", mode: str = "auto") -> tuple[int, float]:
-        """``(epoch, value)`` of the best epoch for ``monitor`` (max for accuracies, min otherwise)."""
-        values = self[monitor]
-        if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
-        pairs = [(r["epoch"], v) for r, v in zip(self.rows, values) if v is not None and not math.isnan(v)]
-        require(bool(pairs), "History.best", f"no epoch has a value for {monitor!r}", f"{monitor}={values}")
-        return (max if mode == "max" else min)(pairs, key=lambda p: p[1])
-
-    def __repr__(self) -> str:
-        return f"History(epochs={len(self)}, metrics={self.keys()})"
 
 
 def _softmax_cross_entropy(logits, labels):
@@ -137,6 +39,13 @@ def _mse(pred, y):
 
 
 LOSSES = {"cross_entropy": _softmax_cross_entropy, "mse": _mse}
+
+
+MIN_STEPS = 100  # optimizer steps before an epoch's loss and accuracy are judged (short runs are noisy)
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training went nowhere: a NaN or infinite loss, a loss far above guessing, or chance accuracy."""
 
 
 class Trainer:
@@ -169,7 +78,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loss="cross_entropy", scheduler=None, callbacks=(), rng=None,
-                 *, scheduler_interval: str = "epoch"):
+                 *, scheduler_interval: str = "epoch", divergence_check: bool = True):
         for method in ("forward", "backward", "train", "eval"):
             require(callable(getattr(model, method, None)), "Trainer", f"model must have a {method}() method",
                     f"model of type {type(model).__name__}", TypeError)
@@ -202,6 +111,7 @@ class Trainer:
         self.stop_training = False
         self.global_step = 0  # optimizer steps taken so far
         self.verbose = True
+        self.divergence_check = bool(divergence_check)
 
     # ------------------------------------------------------------------ helpers
 
@@ -291,8 +201,12 @@ class Trainer:
 
         Raises
         ------
-        FloatingPointError
-            If the loss becomes NaN or infinite (training diverged).
+        TrainingDiverged (a FloatingPointError)
+            If the loss becomes NaN or infinite, or, for a classifier once it has
+            taken ``MIN_STEPS`` steps, if an epoch ends with a mean loss above twice
+            that of guessing uniformly (2 log K for K classes) or with an accuracy
+            at chance (at most 1.5 / K). ``benchmarks/divergence_runs.py`` shows the
+            runs behind these thresholds.
         """
         from tqdm.auto import tqdm
 
@@ -330,9 +244,9 @@ class Trainer:
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                         out = self.model.forward(xb)
                         loss, dout = self.loss_fn(out, yb)
-                        if not np.isfinite(loss):
+                        if self.divergence_check and not np.isfinite(loss):
                             now = self.optimizer.lr  # the rate of this step (a schedule may have changed it)
-                            raise FloatingPointError(
+                            raise TrainingDiverged(
                                 f"{func}: the loss became {float(loss)} at epoch {epoch}, step {step} of {steps} "
                                 f"(learning rate {now:g}): training diverged. Try a lower learning rate "
                                 f"(e.g. lr={now / 10:g}), and check that the inputs are scaled (e.g. to [0, 1]).")
@@ -364,11 +278,26 @@ class Trainer:
                 bar.close()
             row["lr"], row["time"] = lr, time.perf_counter() - start
             self.history.append(row)
+            if self.divergence_check and row["accuracy"] is not None and self.global_step >= MIN_STEPS:
+                self._check_progress(func, epoch, row, out.shape[1], lr)
             self._call("on_epoch_end", epoch, row)
             if self.stop_training:
                 break
         self._call("on_train_end")
         return self.history
+
+    def _check_progress(self, func: str, epoch: int, row: dict, classes: int, lr: float) -> None:
+        """Stop a classifier whose epoch ended far above the loss of guessing, or at chance accuracy."""
+        guess, chance = math.log(classes), 1 / classes
+        said = (f"after epoch {epoch} the mean training loss is {row['loss']:.4g} (guessing uniformly gives "
+                f"log {classes} = {guess:.3f}) and the accuracy {row['accuracy']:.1%} (chance: {chance:.0%})")
+        if row["loss"] > 2 * guess:
+            raise TrainingDiverged(f"{func}: training diverged: {said}. Try a lower learning rate (lr={lr:g} now; "
+                                   f"e.g. lr={lr / 10:g}), and check that the inputs are scaled (e.g. to [0, 1]).")
+        if row["accuracy"] <= 1.5 * chance:
+            raise TrainingDiverged(f"{func}: training is not learning: {said}. The learning rate (lr={lr:g}) may be "
+                                   "too high (units that died early) or too low (nothing moved yet): try ten times "
+                                   "lower and ten times higher, and check the labels match the inputs.")
 
     # ------------------------------------------------------------------ inference
 

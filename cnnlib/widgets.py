@@ -27,7 +27,7 @@ import numpy as np
 from . import ops
 from .exercises import ExerciseFileError, get_exercise, note_reference, reference, strict
 from .core.validation import require
-from .viz import (SIGNED_CMAP, activations, as_batch, check_layer_index, conv_filters, conv_layer_indices,
+from .viz import (SIGNED_CMAP, activations, as_batch, conv_filters, conv_layer_indices,
                   layer_label, plot_filters, predict_proba)
 
 # ----------------------------------------------------------------------------

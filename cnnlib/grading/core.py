@@ -260,10 +260,6 @@ def check_exercise(key: str) -> None:
 # ----------------------------------------------------------------------------
 # Comparisons that explain themselves
 
-def _fmt(v) -> str:
-    return np.array2string(np.asarray(v), precision=6, threshold=20, edgeitems=3)
-
-
 def describe_inputs(**inputs) -> str:
     """``x.shape=(2, 3, 5, 5), stride=2`` for arrays and plain values alike."""
     parts = []

@@ -165,10 +165,11 @@ def test_a_diverging_run_keeps_what_it_saved_and_touches_no_other_run(tiny, tmp_
     diverging.write_text(tiny.read_text().replace("lr: 0.1", "lr: 1.0e+30"))
     assert main(["train", "--config", str(diverging), "--reference", "--no-progress"]) == 1
     err = capsys.readouterr().err
-    assert "the loss became" in err and "lower learning rate" in err and "Training stopped after" in err
+    assert "the loss became" in err and "lower learning rate" in err and "Training diverged after" in err
     assert (other / "best.npz").read_bytes() == b"another run's checkpoint"
     (run,) = [p for p in (tmp_path / "runs").iterdir() if p != other]
-    assert (run / "config.yaml").exists() and not (run / "metrics.json").exists()
+    assert (run / "config.yaml").exists()
+    assert json.loads((run / "metrics.json").read_text())["status"] == "diverged"
 
 
 def _run(*args, env=None, cwd=None):

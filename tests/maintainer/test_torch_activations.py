@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnlib import nonlinearities as act, ops
+from cnnlib import nonlinearities as act
 from solutions import activations as ref
 from oracle import rel_err
 

@@ -8,9 +8,10 @@ import pytest
 
 from cnnlib.callbacks import Callback, CSVLogger, EarlyStopping, LRSchedulerCallback, ModelCheckpoint
 from cnnlib.checkpoint import load_checkpoint
-from cnnlib.layers import Dropout, Flatten, Layer, Linear, ReLU, Sequential
+from cnnlib.layers import Dropout, Flatten, Layer, Linear, Sequential
 from cnnlib.optim import SGD, CosineLR, StepLR
-from cnnlib.trainer import History, Trainer
+from cnnlib.history import History
+from cnnlib.trainer import Trainer, TrainingDiverged
 
 
 def blobs(n=240, seed=0, classes=3):
@@ -413,3 +414,31 @@ def test_csv_logger_never_clobbers_another_runs_log(tmp_path):
     assert len(rows) == 3 and rows[2]["val_loss"] == ""  # columns kept; no validation in this run
     with pytest.raises(ValueError, match="append or overwrite, not both"):
         CSVLogger(path, append=True, overwrite=True)
+
+
+def _digits_run(lr: float, n: int = 1600, **fit):
+    """One epoch of a small CNN on the shipped digits (100 steps of batch 16) at learning rate ``lr``."""
+    from cnnlib.data import load_mnist_sample
+    from cnnlib.models import small_cnn
+    x, y = load_mnist_sample(n)
+    model = small_cnn(seed=0)
+    trainer = Trainer(model, SGD(model, lr=lr, momentum=0.9), rng=np.random.default_rng(0))
+    return trainer, lambda: trainer.fit(x, y, epochs=2, batch_size=16, verbose=False, **fit)
+
+
+@pytest.mark.parametrize("lr, words", [
+    (100.0, "training diverged: after epoch 1 the mean training loss is"),  # far above log 10
+    (1e-6, "training is not learning: after epoch 1"),                       # at chance
+])
+def test_an_epoch_far_above_guessing_or_at_chance_stops_training(lr, words):
+    trainer, fit = _digits_run(lr)
+    with pytest.raises(TrainingDiverged, match=words) as info:
+        fit()
+    assert "log 10 = 2.303" in str(info.value) and f"lr={lr:g}" in str(info.value)
+    assert len(trainer.history) == 1  # the epoch that showed it is recorded, then training stops
+
+
+def test_a_learning_run_is_not_stopped():
+    trainer, fit = _digits_run(0.05)
+    fit()
+    assert len(trainer.history) == 2 and trainer.history["accuracy"][-1] > 0.5

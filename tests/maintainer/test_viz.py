@@ -15,7 +15,7 @@ from cnnlib import viz  # noqa: E402
 from cnnlib.data import load_mnist_sample  # noqa: E402
 from cnnlib.layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential  # noqa: E402
 from cnnlib.models import small_cnn  # noqa: E402
-from cnnlib.trainer import History  # noqa: E402
+from cnnlib.history import History  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
