@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_write
-from .layers import layer_from_config
+from .layers import LAYERS, layer_from_config
 from .core.validation import require
 
 __all__ = ["save_checkpoint", "load_checkpoint", "FORMAT_VERSION"]
@@ -175,6 +175,40 @@ def _check_layers(model, architecture: dict, path: Path) -> None:
                          f"{[c.get('type') for c in theirs]}")
 
 
+def _check_declared(architecture, data: dict, path: Path) -> None:
+    """The architecture's parameters are the file's arrays, shape and dtype, so that rebuilding the
+    model allocates no more than the file holds (a damaged or hostile architecture fails here)."""
+    if not isinstance(architecture, dict) or architecture.get("type") != "Sequential":
+        return  # layer_from_config reports what is wrong with it
+    for i, config in enumerate(architecture.get("layers", [])):
+        cls = LAYERS.get(config.get("type")) if isinstance(config, dict) else None
+        if cls is None:
+            continue
+        try:
+            shapes = cls.state_shapes(config)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"load_checkpoint: {path}: layer {i} ({config.get('type')}) of the architecture is "
+                             f"not valid. Received: {type(e).__name__}: {e}") from None
+        for key, shape in shapes.items():
+            stored = data.get(f"model/{i}.{key}")
+            declared = np.dtype(config.get("dtype", "float32"))
+            if stored is None or stored.shape != shape or stored.dtype != declared:
+                held = "nothing" if stored is None else f"shape {stored.shape}, dtype {stored.dtype}"
+                raise ValueError(f"load_checkpoint: {path} contradicts itself: its architecture gives layer {i} "
+                                 f"({config['type']}) a {key} of shape {shape}, dtype {declared}, but the file "
+                                 f"holds {held} for it. Received: a damaged or hand-made checkpoint")
+
+
+def _check_dtypes(model, data: dict, path: Path) -> None:
+    """Refuse weights of another dtype than the model's (no silent cast)."""
+    for name, layer, key in model.named_parameters():
+        stored = data.get(f"model/{name}")
+        if stored is not None and stored.dtype != layer.params[key].dtype:
+            raise ValueError(f"load_checkpoint: {path} holds {stored.dtype} weights but the model's are "
+                             f"{layer.params[key].dtype}: build the model with dtype=np.{stored.dtype}, or pass "
+                             f"model=None to rebuild it as saved. Received: {name} of dtype {stored.dtype}")
+
+
 def load_checkpoint(path, model=None, optimizer=None, *, scheduler=None) -> dict:
     """Load a checkpoint written by ``save_checkpoint``.
 
@@ -215,10 +249,12 @@ def load_checkpoint(path, model=None, optimizer=None, *, scheduler=None) -> dict
     path = Path(path)
     data = _read(path)
     architecture = _json(data, "architecture", path)
+    _check_declared(architecture, data, path)  # before anything is allocated
     if model is None:
         model = layer_from_config(architecture)
     else:
         _check_layers(model, architecture, path)
+        _check_dtypes(model, data, path)
     try:
         model.load_state_dict(_with_prefix(data, "model/"))
         model.set_rng_state(_json(data, "rng_state", path, {}))

@@ -122,6 +122,14 @@ class Layer:
         return self.train(False)
 
     # -- parameters and state -------------------------------------------------------
+    @classmethod
+    def state_shapes(cls, config: dict) -> dict:
+        """``{key: shape}`` of the parameters and buffers a layer built from ``config`` has (none here).
+
+        Lets ``load_checkpoint`` compare a file's architecture with its arrays before
+        allocating anything."""
+        return {}
+
     def named_parameters(self):
         """Iterate over ``(name, layer, key)``: ``layer.params[key]`` is the array,
         ``layer.grads[key]`` its gradient."""
@@ -291,6 +299,13 @@ class Conv2d(Layer):
             self.params["bias"] = b
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
+    @classmethod
+    def state_shapes(cls, config: dict) -> dict:
+        kH, kW = check_pair("Conv2d", "kernel_size", config["kernel_size"], 1)
+        out_c, in_c = check_int("Conv2d", "out_channels", config["out_channels"], 1), \
+            check_int("Conv2d", "in_channels", config["in_channels"], 1)
+        return {"weight": (out_c, in_c, kH, kW), **({"bias": (out_c,)} if config.get("bias", True) else {})}
+
     def output_shape(self, input_shape):
         N, C, H, W = self._check(tuple(input_shape), 4, "(N, C_in, H, W)", self.in_channels)
         stride = (self.stride, self.stride)
@@ -350,6 +365,12 @@ class Linear(Layer):
                     f"x.shape={shape}")
         self._check(x, 2, f"(N, {self.in_features})", self.in_features, "features")
 
+    @classmethod
+    def state_shapes(cls, config: dict) -> dict:
+        out_f = check_int("Linear", "out_features", config["out_features"], 1)
+        in_f = check_int("Linear", "in_features", config["in_features"], 1)
+        return {"weight": (out_f, in_f), **({"bias": (out_f,)} if config.get("bias", True) else {})}
+
     def output_shape(self, input_shape):
         self._check_input(tuple(input_shape))
         return input_shape[0], self.out_features
@@ -401,6 +422,11 @@ class _BatchNorm(Layer):
         self.params = {"weight": np.ones(num_features, dtype), "bias": np.zeros(num_features, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.buffers = {"running_mean": np.zeros(num_features, dtype), "running_var": np.ones(num_features, dtype)}
+
+    @classmethod
+    def state_shapes(cls, config: dict) -> dict:
+        c = check_int(cls.__name__, "num_features", config["num_features"], 1)
+        return dict.fromkeys(("weight", "bias", "running_mean", "running_var"), (c,))
 
     def output_shape(self, input_shape):
         return self._check(tuple(input_shape), self._ndim, self._layout, self.num_features)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -252,3 +254,36 @@ def test_a_failed_rename_leaves_no_temp_file(tmp_path, monkeypatch):
     with pytest.raises(PermissionError):
         save_checkpoint(path, _conv_model(4))
     assert os.listdir(tmp_path) == []
+
+
+def _with_architecture(src, dest, architecture: dict):
+    """A copy of checkpoint ``src`` whose architecture entry says ``architecture``."""
+    import json
+    with np.load(src) as f:
+        entries = {k: f[k] for k in f.files}
+    entries["architecture"] = np.array(json.dumps(architecture))
+    np.savez(dest, **entries)
+    return dest
+
+
+def test_an_architecture_that_contradicts_the_arrays_is_refused_before_anything_is_allocated(tmp_path):
+    small = save_checkpoint(tmp_path / "small.npz", Sequential(Linear(3, 2, rng=0)))
+    huge = {"type": "Sequential", "layers": [{"type": "Linear", "in_features": 30000, "out_features": 30000,
+                                              "bias": True, "init": "pytorch", "dtype": "float64"}]}
+    hostile = _with_architecture(small, tmp_path / "hostile.npz", huge)
+    assert hostile.stat().st_size < 10_000
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))  # 6.7 GiB would fail loudly\n"
+            "from cnnlib.checkpoint import load_checkpoint\n"
+            "try:\n    load_checkpoint(sys.argv[1])\nexcept ValueError as e:\n    print(e)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(hostile)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "contradicts itself" in proc.stdout and "shape (30000, 30000), dtype float64" in proc.stdout
+    assert "holds shape (2, 3), dtype float32" in proc.stdout
+
+
+def test_float32_weights_are_not_cast_silently_into_a_float64_model(tmp_path):
+    path = save_checkpoint(tmp_path / "f32.npz", Sequential(Linear(3, 2, rng=0)))
+    with pytest.raises(ValueError, match=r"holds float32 weights but the model's are float64: build the model "
+                                         r"with dtype=np.float32"):
+        load_checkpoint(path, Sequential(Linear(3, 2, rng=0, dtype=np.float64)))
