@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import cnnlib
-from cnnlib import cli
+from cnnlib import runs
 from cnnlib.config import load_config
 from cnnlib.trainer import Trainer
 
@@ -32,9 +32,9 @@ def run(seed: int, data, config_path: Path, target: float) -> tuple[list[float],
                          callbacks={"early_stopping": None, "checkpoint": None})  # nothing to monitor
     (x_train, y_train), test = data
     rng = np.random.default_rng(config.seed)
-    model = cli.build_model(config, rng)
-    optimizer = cli.build_optimizer(config, model)
-    scheduler = cli.build_scheduler(config, optimizer, steps_per_epoch=-(-len(x_train) // config.batch_size))
+    model = runs.model_for(config, rng)
+    optimizer = runs.optimizer_for(config, model)
+    scheduler = runs.scheduler_for(config, optimizer, steps_per_epoch=-(-len(x_train) // config.batch_size))
     trainer = Trainer(model, optimizer, loss=config.loss, scheduler=scheduler, rng=rng,
                       scheduler_interval=config.scheduler.interval if config.scheduler else "epoch")
     history = trainer.fit(x_train, y_train, epochs=config.epochs, batch_size=config.batch_size,
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     cnnlib.use_solutions("all")
-    data = cli.load_data(load_config(args.config), args.data)
+    data = runs.load_data(load_config(args.config), args.data)
     print(f"{args.config.name}: {len(data[0][0]):,} training digits, {len(data[1][0]):,} test digits, "
           f"target {args.target:.1%}")
     for seed in args.seeds:

@@ -6,7 +6,7 @@
 Every key is checked: an unknown key is an error that suggests the nearest
 valid one (a typo such as ``learning_rate`` must not be silently ignored), and
 a value of the wrong type names the key, the expected type and the value.
-``cnnlib train --config ...`` (cnnlib/cli.py) runs a configuration.
+``cnnlib train --config ...`` (``cnnlib.runs.run_training``) runs a configuration.
 """
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ import pytest
 
 import cnnlib
 from cnnlib.checkpoint import load_checkpoint
-from cnnlib.cli import main, new_run_dir
+from cnnlib.cli import main
+from cnnlib.runs import new_run_dir
 from cnnlib.config import load_config
 from cnnlib.data import load_mnist_sample
 from cnnlib.layers import Sequential
@@ -228,7 +229,7 @@ def test_progress_prints_the_autograder_table():
     ({"name": "cosine", "interval": "step", "warmup_steps": 3}, "CosineLR"),
 ])
 def test_every_scheduler_and_optimizer_of_a_config_can_be_built(scheduler, expected):
-    from cnnlib.cli import build_model, build_optimizer, build_scheduler
+    from cnnlib.runs import model_for as build_model, optimizer_for as build_optimizer, scheduler_for as build_scheduler
     from cnnlib.config import config_from_dict
     for optimizer in ("sgd", "adam", "adamw"):
         config = config_from_dict({"model": "small_cnn", "epochs": 3, "optimizer": optimizer, "lr": 0.02,
@@ -263,7 +264,7 @@ def no_data(tmp_path, monkeypatch):
 def _checkpoint(path, dataset, model="small_cnn"):
     """An untrained model's checkpoint whose config names ``dataset`` (3 test images)."""
     from cnnlib.checkpoint import save_checkpoint
-    from cnnlib.cli import build_model
+    from cnnlib.runs import model_for as build_model
     from cnnlib.config import config_from_dict
     config = config_from_dict({"model": model, "dataset": dataset, "test_samples": 3})
     return save_checkpoint(path, build_model(config, np.random.default_rng(0)), config=config.to_dict())

@@ -207,3 +207,42 @@ def test_wrong_answers_carry_expected_received_index_and_hint():
     assert "max abs error" in res.message and "Hint: you flipped the kernel" in res.message
     table = core.status_table({"conv2d_naive": res})
     assert "1.2 conv2d_naive" in table and "wrong" in table and "Hint: you flipped the kernel" in table
+
+
+# The layering, bottom up: a module may import its own level and the ones below, never one above.
+LAYERS = [
+    ["cnnlib.core", "cnnlib.exercises", "cnnlib.files"],
+    [*(f"cnnlib.{m}" for m in LEARNER_MODULES), "solutions", "cnnlib.ops", "cnnlib.nonlinearities",
+     "cnnlib.gradients", "cnnlib.data", "cnnlib.grading"],
+    ["cnnlib.layers"],
+    ["cnnlib.models", "cnnlib.optim", "cnnlib.checkpoint"],
+    ["cnnlib.history", "cnnlib.callbacks", "cnnlib.trainer"],
+    ["cnnlib.config", "cnnlib.runs", "cnnlib.viz", "cnnlib.widgets"],
+    ["cnnlib.cli", "cnnlib"],
+]
+
+
+def _level(module: str) -> int | None:
+    best = None
+    for level, names in enumerate(LAYERS):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and (best is None or len(name) > best[1]):
+                best = (level, len(name))
+    return None if best is None else best[0]
+
+
+def test_no_module_imports_one_above_it():
+    """exercise math -> layers -> models -> trainer -> runs -> CLI: imports point down (or sideways)."""
+    wrong = []
+    for path in sorted([*(ROOT / "cnnlib").rglob("*.py"), *(ROOT / "solutions").glob("*.py")]):
+        rel = path.relative_to(ROOT).with_suffix("")
+        module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        mine = _level(module)
+        assert mine is not None, f"{module} is in no layer of LAYERS"
+        for imported in _imports(path):
+            if imported in ("cnnlib", "solutions"):  # `from . import ops` also names the package itself
+                continue
+            theirs = _level(imported)
+            if imported.startswith(("cnnlib", "solutions")) and theirs is not None and theirs > mine:
+                wrong.append(f"{module} (layer {mine}) imports {imported} (layer {theirs})")
+    assert not wrong, "\n".join(sorted(set(wrong)))

@@ -577,3 +577,12 @@ def test_path_to_a_file_is_refused(tmp_path):
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
     with pytest.raises(ValueError, match=r"path must be an existing folder\. Received: .* \(a file\)"):
         data.load_mnist(tmp_path / "train-images-idx3-ubyte.gz")
+
+
+def test_cnnlib_data_naming_a_file_says_so(tmp_path, monkeypatch):
+    afile = tmp_path / "mnist.zip"
+    afile.write_bytes(b"not a folder")
+    monkeypatch.setenv("CNNLIB_DATA", str(afile))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match=r"mnist.zip \(CNNLIB_DATA, a file, not a folder\)"):
+        data.load_mnist(download=False)
