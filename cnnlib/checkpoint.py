@@ -201,7 +201,7 @@ def _check_declared(architecture, data: dict, path: Path) -> None:
 
 def _check_dtypes(model, data: dict, path: Path) -> None:
     """Refuse weights of another dtype than the model's (no silent cast)."""
-    for name, layer, key in model.named_parameters():
+    for name, layer, key in model.parameter_slots():
         stored = data.get(f"model/{name}")
         if stored is not None and stored.dtype != layer.params[key].dtype:
             raise ValueError(f"load_checkpoint: {path} holds {stored.dtype} weights but the model's are "

@@ -33,7 +33,7 @@ import numpy as np
 from . import nonlinearities as F_act
 from . import ops as F
 from .core.geometry import pool_arguments, window_output
-from .core.validation import check_int, check_pair, require
+from .core.validation import check_int, check_pair, fail, require
 
 __all__ = ["Layer", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout",
            "Dropout2d", "Linear", "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Sequential",
@@ -85,8 +85,9 @@ class Layer:
     _always: tuple = ()      # keyword arguments shown in repr even at their default
 
     def __init__(self):
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
+        for name in ("params", "grads"):
+            if not isinstance(getattr(type(self), name, None), property):  # Sequential's are views of its layers'
+                setattr(self, name, {})
         self.buffers: dict[str, np.ndarray] = {}
         self.training = True
         self._config: dict = {}
@@ -131,24 +132,34 @@ class Layer:
         return {}
 
     def named_parameters(self):
-        """Iterate over ``(name, layer, key)``: ``layer.params[key]`` is the array,
-        ``layer.grads[key]`` its gradient."""
+        """Iterate over ``(name, array)`` of every parameter, as PyTorch's ``named_parameters``."""
+        for name, layer, key in self.parameter_slots():
+            yield name, layer.params[key]
+
+    def named_buffers(self):
+        """Iterate over ``(name, array)`` of every buffer (batch norm's running statistics)."""
+        for name, layer, key in self.buffer_slots():
+            yield name, layer.buffers[key]
+
+    def parameter_slots(self):
+        """Iterate over ``(name, layer, key)``: where each parameter lives. ``layer.params[key]``
+        is the array and ``layer.grads[key]`` its gradient (what an optimizer needs)."""
         for key in self.params:
             yield key, self, key
 
-    def named_buffers(self):
+    def buffer_slots(self):
         """Iterate over ``(name, layer, key)`` for ``layer.buffers[key]``."""
         for key in self.buffers:
             yield key, self, key
 
     def num_parameters(self) -> int:
         """Number of trainable scalars."""
-        return sum(layer.params[key].size for _, layer, key in self.named_parameters())
+        return sum(layer.params[key].size for _, layer, key in self.parameter_slots())
 
     def state_dict(self) -> dict:
         """Copies of every parameter and buffer, by name (``{"0.weight": array, "3.running_mean": array}``)."""
-        state = {name: layer.params[key].copy() for name, layer, key in self.named_parameters()}
-        state.update({name: layer.buffers[key].copy() for name, layer, key in self.named_buffers()})
+        state = {name: layer.params[key].copy() for name, layer, key in self.parameter_slots()}
+        state.update({name: layer.buffers[key].copy() for name, layer, key in self.buffer_slots()})
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -160,8 +171,8 @@ class Layer:
         func = f"{type(self).__name__}.load_state_dict"
         require(isinstance(state, dict), func, "state must be a dict of arrays by name",
                 f"state of type {type(state).__name__}", TypeError)
-        targets = {name: (layer, layer.params, key) for name, layer, key in self.named_parameters()}
-        targets.update({name: (layer, layer.buffers, key) for name, layer, key in self.named_buffers()})
+        targets = {name: (layer, layer.params, key) for name, layer, key in self.parameter_slots()}
+        targets.update({name: (layer, layer.buffers, key) for name, layer, key in self.buffer_slots()})
         missing = [n for n in targets if n not in state]
         unexpected = [n for n in state if n not in targets]
         if missing or unexpected:
@@ -223,33 +234,34 @@ class Layer:
     # -- input checks with the course's message format -------------------------------------
     def _check(self, x, ndim: int | None, layout: str = "", channels: int | None = None,
                what: str = "channels"):
-        """Check an input array (or a shape, for output_shape) against what the layer expects."""
-        func = repr(self)
+        """Check an input array (or a shape, for output_shape) against what the layer expects.
+
+        The message (with ``repr(self)``) is built only when a check fails: a forward pass
+        formats nothing."""
         if isinstance(x, tuple):
             shape = x
         else:
-            require(isinstance(x, np.ndarray), func, "expected a NumPy array as input",
-                    f"x of type {type(x).__name__}", TypeError)
-            require(np.issubdtype(x.dtype, np.floating), func,
-                    "expected a floating input (float32 or float64); convert with x.astype(np.float32)",
-                    f"x.dtype={x.dtype}", TypeError)
+            if not isinstance(x, np.ndarray):
+                fail(repr(self), "expected a NumPy array as input", f"x of type {type(x).__name__}", TypeError)
+            if not np.issubdtype(x.dtype, np.floating):
+                fail(repr(self), "expected a floating input (float32 or float64); convert with "
+                     "x.astype(np.float32)", f"x.dtype={x.dtype}", TypeError)
             shape = x.shape
-        if ndim is not None:
-            require(len(shape) == ndim, func, f"expected {ndim}-D input {layout}", f"x.shape={shape}")
-        if channels is not None:
-            require(shape[1] == channels, func,
-                    f"expected input with {channels} {what} {layout.replace('C_in', str(channels))}",
-                    f"x.shape={shape}")
+        if ndim is not None and len(shape) != ndim:
+            fail(repr(self), f"expected {ndim}-D input {layout}", f"x.shape={shape}")
+        if channels is not None and shape[1] != channels:
+            fail(repr(self), f"expected input with {channels} {what} {layout.replace('C_in', str(channels))}",
+                 f"x.shape={shape}")
         return shape
 
     def _check_dtype(self, x):
         """Layers with parameters want inputs of their dtype, as in PyTorch (no silent float64)."""
         if isinstance(x, np.ndarray):
             dtype = np.dtype(self._config["dtype"])
-            require(x.dtype == dtype, repr(self),
-                    f"expected input of dtype {dtype.name} like the layer's parameters (convert with "
-                    f"x.astype(np.{dtype.name}) or build the layer with dtype=np.{x.dtype.name})",
-                    f"x.dtype={x.dtype}", TypeError)
+            if x.dtype != dtype:
+                fail(repr(self), f"expected input of dtype {dtype.name} like the layer's parameters (convert "
+                     f"with x.astype(np.{dtype.name}) or build the layer with dtype=np.{x.dtype.name})",
+                     f"x.dtype={x.dtype}", TypeError)
 
 
 # ----------------------------------------------------------------------------
@@ -687,20 +699,17 @@ class Sequential(Layer):
             require(isinstance(layer, Layer), "Sequential",
                     "every argument must be a Layer; pass a list as Sequential(*layers)",
                     f"argument {i} of type {type(layer).__name__}", TypeError)
+        super().__init__()
         self.layers = list(layers)
-        self.buffers = {}
-        self.training = True
-        self._config = {}
-        self._cache = None
 
     # flat, read-only views of the children's dicts
     @property
     def params(self) -> dict:
-        return {name: layer.params[key] for name, layer, key in self.named_parameters()}
+        return {name: layer.params[key] for name, layer, key in self.parameter_slots()}
 
     @property
     def grads(self) -> dict:
-        return {name: layer.grads[key] for name, layer, key in self.named_parameters()}
+        return {name: layer.grads[key] for name, layer, key in self.parameter_slots()}
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -735,14 +744,14 @@ class Sequential(Layer):
             layer.train(mode)
         return self
 
-    def named_parameters(self):
+    def parameter_slots(self):
         for i, layer in enumerate(self.layers):
-            for name, owner, key in layer.named_parameters():
+            for name, owner, key in layer.parameter_slots():
                 yield f"{i}.{name}", owner, key
 
-    def named_buffers(self):
+    def buffer_slots(self):
         for i, layer in enumerate(self.layers):
-            for name, owner, key in layer.named_buffers():
+            for name, owner, key in layer.buffer_slots():
                 yield f"{i}.{name}", owner, key
 
     def named_generators(self):

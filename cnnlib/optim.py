@@ -1,6 +1,6 @@
 """Optimizers and learning-rate schedules (chapter 06), as in ``torch.optim``.
 
-An optimizer walks ``model.named_parameters()`` and updates each parameter with
+An optimizer walks ``model.parameter_slots()`` and updates each parameter with
 the chapter-06 exercise functions (``updates.sgd_step``, ``adam_step``,
 ``adamw_step``), so your update rules train your network:
 
@@ -51,8 +51,8 @@ class Optimizer:
 
     def __init__(self, model, lr: float):
         name = type(self).__name__
-        require(callable(getattr(model, "named_parameters", None)), name,
-                "model must have named_parameters() (a Sequential or a layer)",
+        require(callable(getattr(model, "parameter_slots", None)), name,
+                "model must have parameter_slots() (a Sequential or a layer)",
                 f"model of type {type(model).__name__}", TypeError)
         self.model = model
         self.lr = lr
@@ -71,7 +71,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter of the model in place from its gradient."""
         self.t += 1
-        for name, layer, key in self.model.named_parameters():
+        for name, layer, key in self.model.parameter_slots():
             param = layer.params[key]
             new_param = self._update(name, param, layer.grads[key])
             # In place: the layer keeps the same array (and dtype), whatever holds a reference to it.
@@ -107,7 +107,7 @@ class Optimizer:
                 f"state must come from a {type(self).__name__} optimizer", f"type={state.get('type')!r}")
         missing = [k for k in ("lr", "step", *self._hyper) if k not in state]
         require(not missing, func, f"state must hold {missing}", f"keys {sorted(state)}")
-        params = {name: layer.params[key] for name, layer, key in self.model.named_parameters()}
+        params = {name: layer.params[key] for name, layer, key in self.model.parameter_slots()}
         slots = {slot: {} for slot in self._slots}
         for key, value in state.items():
             if not isinstance(value, np.ndarray):
@@ -133,7 +133,7 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    model : Sequential (anything with ``named_parameters()``)
+    model : Sequential (anything with ``parameter_slots()``)
     lr : float
         Learning rate, >= 0.
     momentum : float

@@ -1,6 +1,6 @@
 """The training loop (chapter 08): ``Trainer``, which records a ``History`` (``cnnlib.history``).
 
-One training step is the whole course in four lines::
+One training step (``Trainer.train_step``) is the whole course in four lines::
 
     logits = model.forward(x_batch)                              # chapters 01-07
     loss, dlogits = softmax_cross_entropy(logits, y_batch)       # chapter 05
@@ -208,8 +208,6 @@ class Trainer:
             at chance (at most 1.5 / K). ``benchmarks/divergence_runs.py`` shows the
             runs behind these thresholds.
         """
-        from tqdm.auto import tqdm
-
         func = "Trainer.fit"
         require(self.optimizer is not None, func, "training needs an optimizer: Trainer(model, optimizer)",
                 "optimizer=None")
@@ -223,68 +221,75 @@ class Trainer:
         self.verbose = bool(verbose)
         show_bar = self.verbose if progress is None else bool(progress)
         self.stop_training = False
-        n = len(x)
-        steps = math.ceil(n / batch_size)
         first = len(self.history) + 1
         last = first + epochs - 1
         self._call("on_train_begin")
         for epoch in range(first, last + 1):
             self._call("on_epoch_begin", epoch)
-            lr = float(self.optimizer.lr)
-            start = time.perf_counter()
-            order = self.rng.permutation(n)
-            loss_sum, correct, seen = 0.0, 0, 0
-            bar = tqdm(total=steps, desc=f"Epoch {epoch}/{last}", unit="batch", disable=not show_bar, leave=True)
-            try:
-                self.model.train()
-                for step in range(1, steps + 1):
-                    idx = order[(step - 1) * batch_size:step * batch_size]
-                    xb, yb = x[idx], y[idx]
-                    # Overflow warnings would come before the clear error below: silence them.
-                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                        out = self.model.forward(xb)
-                        loss, dout = self.loss_fn(out, yb)
-                        if self.divergence_check and not np.isfinite(loss):
-                            now = self.optimizer.lr  # the rate of this step (a schedule may have changed it)
-                            raise TrainingDiverged(
-                                f"{func}: the loss became {float(loss)} at epoch {epoch}, step {step} of {steps} "
-                                f"(learning rate {now:g}): training diverged. Try a lower learning rate "
-                                f"(e.g. lr={now / 10:g}), and check that the inputs are scaled (e.g. to [0, 1]).")
-                        self.model.backward(dout)
-                        self.optimizer.step()
-                    self.global_step += 1
-                    loss_sum += float(loss) * len(idx)
-                    seen += len(idx)
-                    batch_logs = {"loss": float(loss)}
-                    if yb.ndim == 1 and np.issubdtype(yb.dtype, np.integer) and out.ndim == 2:
-                        hits = int((out.argmax(axis=1) == yb).sum())
-                        correct += hits
-                        batch_logs["accuracy"] = hits / len(idx)
-                    self._call("on_batch_end", step, batch_logs)
-                    bar.update(1)
-                    if step % 20 == 0 or step == steps:  # postfix updates cost time: not every batch
-                        postfix = {"loss": f"{loss_sum / seen:.4f}"}
-                        if "accuracy" in batch_logs:
-                            postfix["accuracy"] = f"{correct / seen:.4f}"
-                        bar.set_postfix(postfix, refresh=False)
-                row = {"epoch": epoch, "loss": loss_sum / seen,
-                       "accuracy": correct / seen if "accuracy" in batch_logs else None}
-                if validation_data is not None:
-                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
-                    row["val_loss"], row["val_accuracy"] = val["loss"], val["accuracy"]
-                    bar.set_postfix({k: f"{v:.4f}" for k, v in row.items()
-                                     if k in ("loss", "accuracy", "val_loss", "val_accuracy") and v is not None})
-            finally:
-                bar.close()
-            row["lr"], row["time"] = lr, time.perf_counter() - start
+            row, classes = self._train_epoch(func, x, y, epoch, last, batch_size, validation_data, show_bar)
             self.history.append(row)
             if self.divergence_check and row["accuracy"] is not None and self.global_step >= MIN_STEPS:
-                self._check_progress(func, epoch, row, out.shape[1], lr)
+                self._check_progress(func, epoch, row, classes, row["lr"])
             self._call("on_epoch_end", epoch, row)
             if self.stop_training:
                 break
         self._call("on_train_end")
         return self.history
+
+    def train_step(self, xb, yb):
+        """One optimizer step on a batch, the whole course in four lines; returns ``(out, loss)``."""
+        out = self.model.forward(xb)                  # chapters 01-07
+        loss, dout = self.loss_fn(out, yb)            # chapter 05
+        if self.divergence_check and not np.isfinite(loss):
+            raise TrainingDiverged(f"the loss became {float(loss)}")  # fit says where, and what to try
+        self.model.backward(dout)                     # fills every layer's grads
+        self.optimizer.step()                         # chapter 06
+        self.global_step += 1
+        return out, loss
+
+    def _train_epoch(self, func, x, y, epoch, last, batch_size, validation_data, show_bar):
+        """One pass over shuffled mini-batches, with a progress bar; returns (History row, number of outputs)."""
+        from tqdm.auto import tqdm
+        lr, start = float(self.optimizer.lr), time.perf_counter()
+        steps = math.ceil(len(x) / batch_size)
+        order = self.rng.permutation(len(x))
+        loss_sum, correct, seen, labels = 0.0, 0, 0, y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
+        bar = tqdm(total=steps, desc=f"Epoch {epoch}/{last}", unit="batch", disable=not show_bar, leave=True)
+        try:
+            self.model.train()
+            for step in range(1, steps + 1):
+                idx = order[(step - 1) * batch_size:step * batch_size]
+                try:
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the check says it
+                        out, loss = self.train_step(x[idx], y[idx])
+                except TrainingDiverged as e:
+                    now = self.optimizer.lr  # the rate of this step (a schedule may have changed it)
+                    raise TrainingDiverged(
+                        f"{func}: {e} at epoch {epoch}, step {step} of {steps} (learning rate {now:g}): training "
+                        f"diverged. Try a lower learning rate (e.g. lr={now / 10:g}), and check that the inputs "
+                        "are scaled (e.g. to [0, 1]).") from None
+                loss_sum, seen = loss_sum + float(loss) * len(idx), seen + len(idx)
+                batch_logs = {"loss": float(loss)}
+                if labels and out.ndim == 2:
+                    hits = int((out.argmax(axis=1) == y[idx]).sum())
+                    correct += hits
+                    batch_logs["accuracy"] = hits / len(idx)
+                self._call("on_batch_end", step, batch_logs)
+                bar.update(1)
+                if step % 20 == 0 or step == steps:  # postfix updates cost time: not every batch
+                    bar.set_postfix({"loss": f"{loss_sum / seen:.4f}", **({"accuracy": f"{correct / seen:.4f}"}
+                                     if "accuracy" in batch_logs else {})}, refresh=False)
+            row = {"epoch": epoch, "loss": loss_sum / seen,
+                   "accuracy": correct / seen if "accuracy" in batch_logs else None}
+            if validation_data is not None:
+                val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                row["val_loss"], row["val_accuracy"] = val["loss"], val["accuracy"]
+                bar.set_postfix({k: f"{v:.4f}" for k, v in row.items()
+                                 if k in ("loss", "accuracy", "val_loss", "val_accuracy") and v is not None})
+        finally:
+            bar.close()
+        row["lr"], row["time"] = lr, time.perf_counter() - start
+        return row, out.shape[-1]
 
     def _check_progress(self, func: str, epoch: int, row: dict, classes: int, lr: float) -> None:
         """Stop a classifier whose epoch ended far above the loss of guessing, or at chance accuracy."""

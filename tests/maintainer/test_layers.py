@@ -185,7 +185,7 @@ def test_whole_model_gradients_match_numerical_gradient_with_dropout_and_batchno
     dx = model.backward(dout)
     grads = {k: v.copy() for k, v in model.grads.items()}
     assert rel_error(dx, numerical_grad(forward, x, dout)) < 1e-6
-    for name, layer, key in model.named_parameters():
+    for name, layer, key in model.parameter_slots():
         # (a conv bias before batch norm has a zero gradient: compare with an absolute floor too)
         np.testing.assert_allclose(grads[name], numerical_grad(forward, layer.params[key], dout),
                                    rtol=1e-5, atol=1e-7, err_msg=name)
@@ -340,13 +340,13 @@ def test_sequential_indexing_and_parameter_names():
     model = _model()
     assert len(model) == 8 and isinstance(model[3], MaxPool2d) and isinstance(model[-1], Linear)
     assert isinstance(model[:2], Sequential) and model[:2][0] is model[0]
-    names = [name for name, _, _ in model.named_parameters()]
+    names = [name for name, _, _ in model.parameter_slots()]
     assert names == ["0.weight", "0.bias", "1.weight", "1.bias", "5.weight", "5.bias", "7.weight"]
-    for name, layer, key in model.named_parameters():
+    for name, layer, key in model.parameter_slots():
         assert model[int(name.split(".")[0])] is layer and layer.params[key] is model.params[name]
     assert model.num_parameters() == 4 * 9 + 4 + 8 + 64 * 10 + 10 + 30
     nested = Sequential(model[:2], ReLU(), Linear(2, 2, rng=0))
-    assert [n for n, _, _ in nested.named_parameters()][:2] == ["0.0.weight", "0.0.bias"]
+    assert [n for n, _, _ in nested.parameter_slots()][:2] == ["0.0.weight", "0.0.bias"]
 
 
 def test_state_dict_holds_copies_of_params_and_buffers_and_loads_back():
@@ -517,3 +517,12 @@ def test_parameterless_layers_agree_with_torch():
         out_t.backward(torch.tensor(dout))
         assert rel_error(out, out_t.detach().numpy()) < 1e-12, ours
         assert rel_error(ours.backward(dout), xt.grad.numpy()) < 1e-12, ours
+
+
+def test_named_parameters_yields_names_and_arrays_as_pytorch_does():
+    model = Sequential(Conv2d(1, 2, 3, rng=0), BatchNorm2d(2), Flatten(), Linear(2 * 2 * 2, 3, rng=0))
+    named = dict(model.named_parameters())
+    assert list(named) == ["0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"]
+    assert named["3.weight"] is model.layers[3].params["weight"]
+    assert [n for n, _ in model.named_buffers()] == ["1.running_mean", "1.running_var"]
+    assert [(n, k) for n, _, k in model.parameter_slots()][:2] == [("0.weight", "weight"), ("0.bias", "bias")]

@@ -104,7 +104,7 @@ def test_small_cnn_learns_real_digits():
         loss, dlogits = softmax_cross_entropy(model(x[i:i + 64]), y[i:i + 64])
         first = loss if first is None else first
         model.backward(dlogits)
-        for _, layer, key in model.named_parameters():
+        for _, layer, key in model.parameter_slots():
             layer.params[key] -= 0.1 * layer.grads[key]
     model.eval()
     accuracy = (model(x).argmax(axis=1) == y).mean()
@@ -179,7 +179,7 @@ def test_vgg_bn_matches_pytorch_including_running_statistics(training):
     model = vgg_bn(input_size=12, seed=0, widths=(4, 8), hidden=16, dropout=0.0, dtype=np.float64)
     rng = np.random.default_rng(2)
     if not training:  # non-trivial running statistics to normalise with
-        for _, layer, key in model.named_buffers():
+        for _, layer, key in model.buffer_slots():
             layer.buffers[key][...] = rng.random(layer.buffers[key].shape) + 0.5
     x = rng.random((6, 1, 12, 12))
     errors = _compare_with_torch(torch, model, x, training)

@@ -19,7 +19,7 @@ def make_model(dtype=np.float64):
 
 def set_random_grads(model, rng):
     """Gradients as a backward pass would leave them (fresh arrays each time)."""
-    for _, layer, key in model.named_parameters():
+    for _, layer, key in model.parameter_slots():
         layer.grads[key] = rng.standard_normal(layer.params[key].shape).astype(layer.params[key].dtype)
 
 
@@ -51,20 +51,20 @@ def test_optimizers_match_torch_optim(name):
     torch = pytest.importorskip("torch")
     ours, theirs = OPTIMIZERS[name]
     model = make_model()
-    params = {n: torch.nn.Parameter(torch.tensor(layer.params[k].copy())) for n, layer, k in model.named_parameters()}
+    params = {n: torch.nn.Parameter(torch.tensor(layer.params[k].copy())) for n, layer, k in model.parameter_slots()}
     opt, opt_t = ours(model), theirs(torch, list(params.values()))
     sched, sched_t = StepLR(opt, 2, gamma=0.5), torch.optim.lr_scheduler.StepLR(opt_t, 2, gamma=0.5)
     rng = np.random.default_rng(0)
     for _ in range(6):
         set_random_grads(model, rng)
-        for n, layer, k in model.named_parameters():
+        for n, layer, k in model.parameter_slots():
             params[n].grad = torch.tensor(layer.grads[k])
         opt.step()
         opt_t.step()
         sched.step()
         sched_t.step()
         assert opt.lr == pytest.approx(opt_t.param_groups[0]["lr"], rel=1e-12)
-    for n, layer, k in model.named_parameters():
+    for n, layer, k in model.parameter_slots():
         expected = params[n].detach().numpy()
         assert np.max(np.abs(layer.params[k] - expected)) <= 1e-10 * np.max(np.abs(expected)), n
 
@@ -76,14 +76,14 @@ def test_step_calls_the_update_exercises_and_updates_in_place(monkeypatch):
         monkeypatch.setattr(ops, name,
                             lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
     model = make_model(np.float32)
-    arrays = [layer.params[k] for _, layer, k in model.named_parameters()]
+    arrays = [layer.params[k] for _, layer, k in model.parameter_slots()]
     before = [a.copy() for a in arrays]
     for opt, rule in ((SGD(model, 0.1, momentum=0.9), "sgd_step"), (Adam(model), "adam_step"),
                       (AdamW(model), "adamw_step")):
         calls.clear()
         run(model, opt, 1)
         assert calls == [rule] * len(arrays)
-    after = [layer.params[k] for _, layer, k in model.named_parameters()]
+    after = [layer.params[k] for _, layer, k in model.parameter_slots()]
     assert all(a is b for a, b in zip(arrays, after))  # the layers keep their arrays
     assert all(a.dtype == np.float32 for a in after)
     assert all(not np.array_equal(a, b) for a, b in zip(after, before))
@@ -133,7 +133,7 @@ def test_sgd_state_names_the_velocity_of_each_parameter():
     state = opt.state_dict()
     assert state["type"] == "SGD" and state["step"] == 1 and state["momentum"] == 0.9
     assert sorted(k for k in state if k.startswith("velocity.")) == sorted(
-        f"velocity.{n}" for n, _, _ in model.named_parameters())
+        f"velocity.{n}" for n, _, _ in model.parameter_slots())
     plain = SGD(model, lr=0.1)
     run(model, plain, 1)
     assert not any(k.startswith("velocity.") for k in plain.state_dict())  # momentum 0 keeps no buffer
@@ -167,7 +167,7 @@ def test_load_state_dict_refuses_another_optimizers_state_and_wrong_shapes():
     (lambda m: Adam(m, betas=(0.9, 1.0)), ValueError, r"beta2 must be >= 0 and < 1\.0"),
     (lambda m: Adam(m, betas=0.9), ValueError, "betas must be a pair"),
     (lambda m: AdamW(m, eps=-1e-8), ValueError, "eps must be >= 0"),
-    (lambda m: SGD([np.zeros(3)], lr=0.1), TypeError, "model must have named_parameters"),
+    (lambda m: SGD([np.zeros(3)], lr=0.1), TypeError, "model must have parameter_slots"),
     (lambda m: StepLR(SGD(m, 0.1), step_size=0), ValueError, "StepLR: step_size must be >= 1"),
     (lambda m: ExponentialLR(SGD(m, 0.1), gamma=-0.5), ValueError, "gamma must be >= 0"),
     (lambda m: CosineLR(SGD(m, 0.1), total_steps=5, warmup_steps=5), ValueError,
