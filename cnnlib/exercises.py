@@ -30,6 +30,11 @@ class Exercise:
     description: str
 
     @property
+    def pytorch(self) -> str:
+        """What the exercise is called in PyTorch (where the course's name differs, the one it mirrors)."""
+        return PYTORCH_NAMES[self.name]
+
+    @property
     def marker(self) -> str:
         """The pytest marker that grades this exercise alone: ``pytest -m ex2_3``."""
         return "ex" + self.id.replace(".", "_")
@@ -81,6 +86,24 @@ EXERCISES = [
     Exercise("7.6", "dropout_backward", 7, "dropout", "gradient of dropout"),
     Exercise("7.7", "spatial_dropout_forward", 7, "dropout", "dropout of whole channels"),
 ]
+
+# The PyTorch function (or class) each exercise mirrors; F is torch.nn.functional.
+PYTORCH_NAMES = {
+    "zero_pad": "F.pad", "one_hot": "F.one_hot", "conv_output_size": "the Shape formula of nn.Conv2d",
+    "conv2d_naive": "F.conv2d", "im2col": "F.unfold", "col2im": "F.fold", "conv2d_forward": "F.conv2d",
+    "numerical_gradient": "torch.autograd.gradcheck (its numerical half)",
+    "conv2d_backward": "autograd through F.conv2d", "relu_forward": "F.relu", "relu_backward": "autograd through F.relu",
+    "maxpool2d_forward": "F.max_pool2d", "maxpool2d_backward": "autograd through F.max_pool2d",
+    "avgpool2d_forward": "F.avg_pool2d", "avgpool2d_backward": "autograd through F.avg_pool2d",
+    "linear_forward": "F.linear", "linear_backward": "autograd through F.linear", "softmax": "F.softmax",
+    "softmax_cross_entropy": "F.cross_entropy", "mse_loss": "F.mse_loss", "sgd_step": "torch.optim.SGD",
+    "adam_step": "torch.optim.Adam", "adamw_step": "torch.optim.AdamW",
+    "cosine_lr": "torch.optim.lr_scheduler.CosineAnnealingLR (after LinearLR warm-up)",
+    "batchnorm_forward": "F.batch_norm (nn.BatchNorm1d)", "batchnorm_backward": "autograd through F.batch_norm",
+    "spatial_batchnorm_forward": "F.batch_norm (nn.BatchNorm2d)",
+    "spatial_batchnorm_backward": "autograd through F.batch_norm", "dropout_forward": "F.dropout",
+    "dropout_backward": "autograd through F.dropout", "spatial_dropout_forward": "F.dropout2d",
+}
 
 _BY_KEY = {**{e.id: e for e in EXERCISES}, **{e.name: e for e in EXERCISES}}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib.core.contracts import check_dout
-from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
 from cnnlib.core.validation import check_array, check_cache
 
 

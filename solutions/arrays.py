@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
 from cnnlib.core.validation import check_array, check_int, require
 
 

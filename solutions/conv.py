@@ -12,7 +12,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from cnnlib.core.geometry import conv_shapes, window_shapes
-from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
 from cnnlib.core.validation import check_cache, check_int, require
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib.core.contracts import dropout_args, dropout_cache
-from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
 
 
 def dropout_forward(x: np.ndarray, p: float, training: bool, rng: np.random.Generator):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
 from cnnlib.core.contracts import linear_shapes
 from cnnlib.core.validation import check_cache, require
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
 from cnnlib.core.contracts import check_labels, check_logits
 from cnnlib.core.validation import check_array, require
 

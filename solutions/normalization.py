@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
 from cnnlib.core.contracts import batchnorm_args, batchnorm_cache
 
 

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 
-from cnnlib.exercises import exercise  # noqa: F401  (same imports as the stubs)
 from cnnlib.core.contracts import adam_state, check_betas, check_param_grad, check_rates, check_state
 from cnnlib.core.validation import check_int, require
 

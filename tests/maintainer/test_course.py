@@ -246,3 +246,8 @@ def test_no_module_imports_one_above_it():
             if imported.startswith(("cnnlib", "solutions")) and theirs is not None and theirs > mine:
                 wrong.append(f"{module} (layer {mine}) imports {imported} (layer {theirs})")
     assert not wrong, "\n".join(sorted(set(wrong)))
+
+
+def test_every_exercise_names_the_pytorch_call_it_mirrors():
+    assert all(ex.pytorch for ex in EXERCISES)
+    assert get_exercise("maxpool2d_forward").pytorch == "F.max_pool2d"

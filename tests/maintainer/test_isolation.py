@@ -35,6 +35,8 @@ def solved_copy(dest: Path) -> Path:
         defs = [n for n in ast.parse("".join(lines)).body if isinstance(n, ast.FunctionDef) and n.name in NAMES]
         for node in sorted(defs, key=lambda n: -n.lineno):
             lines.insert(node.lineno - 1, "@exercise\n")
+        at = next(i for i, ln in enumerate(lines) if ln.startswith("from cnnlib."))
+        lines.insert(at, "from cnnlib.exercises import exercise\n")
         (dest / "cnnlib" / sol.name).write_text("".join(lines))
     return dest
 
