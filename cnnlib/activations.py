@@ -63,7 +63,7 @@ def relu_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
         the gradient is 0, as in PyTorch.
     """
     (out,) = check_cache("relu_backward", cache, 1, "relu_forward")
-    check_dout("relu_backward", dout, out.shape)
+    check_dout("relu_backward", dout, out.shape, out.dtype)
     raise NotImplementedError("exercise 4.2 relu_backward (chapter 04): write it here")
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core.geometry import conv_shapes, window_shapes
-from .core.validation import check_cache, check_int, require
+from .core.contracts import conv_cache
+from .core.geometry import col2im_shapes, conv_shapes, window_shapes
+from .core.validation import check_int
 from .exercises import exercise
 
 
@@ -75,6 +76,8 @@ def conv2d_naive(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = No
         ``out[n, o, i, j] = bias[o] + sum over c, u, v of
         weight[o, c, u, v] * x_pad[n, c, i*stride + u, j*stride + v]``,
         with ``H_out = (H + 2*padding - kH) // stride + 1`` (likewise W_out).
+        Same dtype as ``x`` (float32 or float64); ``weight`` and ``bias`` must
+        have that dtype too, or a TypeError says so.
     """
     N, C_in, H, W, C_out, kH, kW, H_out, W_out = conv_shapes("conv2d_naive", x, weight, bias, stride, padding)
     raise NotImplementedError("exercise 1.2 conv2d_naive (chapter 01): write it here")
@@ -125,11 +128,7 @@ def col2im(cols: np.ndarray, x_shape: tuple, kernel_size, stride: int = 1, paddi
         copied from position (h, w) of channel c; the padding border is dropped.
         Same dtype as ``cols``.
     """
-    N, C_in, H, W, kH, kW, H_out, W_out = window_shapes(
-        "col2im", np.empty(x_shape, dtype=np.uint8), kernel_size, stride, padding)
-    require(cols.shape == (N, H_out, W_out, kH * kW * C_in), "col2im",
-            "cols must have shape (N, H_out, W_out, kH*kW*C_in) for x_shape and kernel_size",
-            f"cols.shape={cols.shape}, expected {(N, H_out, W_out, kH * kW * C_in)}")
+    N, C_in, H, W, kH, kW, H_out, W_out = col2im_shapes("col2im", cols, x_shape, kernel_size, stride, padding)
     raise NotImplementedError("exercise 2.2 col2im (chapter 02): write it here")
 
 
@@ -149,7 +148,8 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     Returns
     -------
     out : ndarray, shape (N, C_out, H_out, W_out)
-        Equal to ``conv2d_naive(x, weight, bias, stride, padding)``, same dtype as x.
+        Equal to ``conv2d_naive(x, weight, bias, stride, padding)``, same dtype as x
+        (``weight`` and ``bias`` must have it too).
     cache : tuple
         ``(x, weight, bias, stride, padding, cols)`` with ``cols = im2col(x,
         (kH, kW), stride, padding)`` of shape (N, H_out, W_out, kH*kW*C_in).
@@ -176,11 +176,8 @@ def conv2d_backward(dout: np.ndarray, cache: tuple):
     dweight : ndarray, shape (C_out, C_in, kH, kW)
     dbias : ndarray, shape (C_out,), or None when the forward had no bias
     """
-    x, weight, bias, stride, padding, cols = check_cache("conv2d_backward", cache, 6, "conv2d_forward")
+    x, weight, bias, stride, padding, cols = conv_cache("conv2d_backward", dout, cache)
     N, C_in, H, W = x.shape
     C_out, _, kH, kW = weight.shape
     _, H_out, W_out, K = cols.shape
-    require(dout.shape == (N, C_out, H_out, W_out), "conv2d_backward",
-            "dout must have the shape of the forward's output (N, C_out, H_out, W_out)",
-            f"dout.shape={dout.shape}, expected {(N, C_out, H_out, W_out)}")
     raise NotImplementedError("exercise 3.2 conv2d_backward (chapter 03): write it here")

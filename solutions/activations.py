@@ -52,5 +52,5 @@ def relu_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
         the gradient is 0, as in PyTorch.
     """
     (out,) = check_cache("relu_backward", cache, 1, "relu_forward")
-    check_dout("relu_backward", dout, out.shape)
+    check_dout("relu_backward", dout, out.shape, out.dtype)
     return dout * (out > 0)  # multiplying by a bool mask keeps dout's dtype

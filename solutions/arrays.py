@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.core.validation import check_array, check_int, require
+from cnnlib.core.validation import check_array, check_dtype, check_int, require
 
 
 def zero_pad(x: np.ndarray, padding: int) -> np.ndarray:
@@ -45,6 +45,7 @@ def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarra
     """
     check_array("one_hot", "labels", labels, 1, "(N,)")
     num_classes = check_int("one_hot", "num_classes", num_classes, 1)
+    dtype = check_dtype("one_hot", "dtype", dtype)
     require(np.issubdtype(labels.dtype, np.integer), "one_hot", "labels must be integers",
             f"labels.dtype={labels.dtype}", TypeError)
     require(labels.size == 0 or (labels.min() >= 0 and labels.max() < num_classes), "one_hot",

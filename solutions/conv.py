@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnlib.core.geometry import conv_shapes, window_shapes
-from cnnlib.core.validation import check_cache, check_int, require
+from cnnlib.core.contracts import conv_cache
+from cnnlib.core.geometry import col2im_shapes, conv_shapes, window_shapes
+from cnnlib.core.validation import check_int, require
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
@@ -73,6 +74,8 @@ def conv2d_naive(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = No
         ``out[n, o, i, j] = bias[o] + sum over c, u, v of
         weight[o, c, u, v] * x_pad[n, c, i*stride + u, j*stride + v]``,
         with ``H_out = (H + 2*padding - kH) // stride + 1`` (likewise W_out).
+        Same dtype as ``x`` (float32 or float64); ``weight`` and ``bias`` must
+        have that dtype too, or a TypeError says so.
     """
     N, C_in, H, W, C_out, kH, kW, H_out, W_out = conv_shapes("conv2d_naive", x, weight, bias, stride, padding)
     x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
@@ -145,11 +148,7 @@ def col2im(cols: np.ndarray, x_shape: tuple, kernel_size, stride: int = 1, paddi
         copied from position (h, w) of channel c; the padding border is dropped.
         Same dtype as ``cols``.
     """
-    N, C_in, H, W, kH, kW, H_out, W_out = window_shapes(
-        "col2im", np.empty(x_shape, dtype=np.uint8), kernel_size, stride, padding)
-    require(cols.shape == (N, H_out, W_out, kH * kW * C_in), "col2im",
-            "cols must have shape (N, H_out, W_out, kH*kW*C_in) for x_shape and kernel_size",
-            f"cols.shape={cols.shape}, expected {(N, H_out, W_out, kH * kW * C_in)}")
+    N, C_in, H, W, kH, kW, H_out, W_out = col2im_shapes("col2im", cols, x_shape, kernel_size, stride, padding)
     blocks = cols.reshape(N, H_out, W_out, kH, kW, C_in)
     x_pad = np.zeros((N, H + 2 * padding, W + 2 * padding, C_in), dtype=cols.dtype)  # channels-last
     for u in range(kH):  # a loop over kernel offsets only: each adds one contiguous block per window
@@ -173,7 +172,8 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     Returns
     -------
     out : ndarray, shape (N, C_out, H_out, W_out)
-        Equal to ``conv2d_naive(x, weight, bias, stride, padding)``, same dtype as x.
+        Equal to ``conv2d_naive(x, weight, bias, stride, padding)``, same dtype as x
+        (``weight`` and ``bias`` must have it too).
     cache : tuple
         ``(x, weight, bias, stride, padding, cols)`` with ``cols = im2col(x,
         (kH, kW), stride, padding)`` of shape (N, H_out, W_out, kH*kW*C_in).
@@ -205,13 +205,10 @@ def conv2d_backward(dout: np.ndarray, cache: tuple):
     dweight : ndarray, shape (C_out, C_in, kH, kW)
     dbias : ndarray, shape (C_out,), or None when the forward had no bias
     """
-    x, weight, bias, stride, padding, cols = check_cache("conv2d_backward", cache, 6, "conv2d_forward")
+    x, weight, bias, stride, padding, cols = conv_cache("conv2d_backward", dout, cache)
     N, C_in, H, W = x.shape
     C_out, _, kH, kW = weight.shape
     _, H_out, W_out, K = cols.shape
-    require(dout.shape == (N, C_out, H_out, W_out), "conv2d_backward",
-            "dout must have the shape of the forward's output (N, C_out, H_out, W_out)",
-            f"dout.shape={dout.shape}, expected {(N, C_out, H_out, W_out)}")
     dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C_out)  # (N*H_out*W_out, C_out), free if channels-last
     dw_cols = cols.reshape(-1, K).T @ dout_rows  # (kH*kW*C_in, C_out); in this order the GEMM is ~15 % faster
     dweight = np.ascontiguousarray(dw_cols.reshape(kH, kW, C_in, C_out).transpose(3, 2, 0, 1))  # (C_out, C_in, kH, kW)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.core.contracts import linear_shapes
-from cnnlib.core.validation import check_cache, require
+from cnnlib.core.contracts import linear_cache, linear_shapes
 
 
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None):
@@ -52,12 +51,9 @@ def linear_backward(dout: np.ndarray, cache: tuple):
     dweight : ndarray, shape (out_features, in_features)
     dbias : ndarray, shape (out_features,), or None when the forward had no bias
     """
-    x, weight, bias = check_cache("linear_backward", cache, 3, "linear_forward")
+    x, weight, bias = linear_cache("linear_backward", dout, cache)
     N, in_features = x.shape
     out_features = weight.shape[0]
-    require(isinstance(dout, np.ndarray) and dout.shape == (N, out_features), "linear_backward",
-            "dout must have the shape of the forward's output (N, out_features)",
-            f"dout.shape={getattr(dout, 'shape', None)}, expected {(N, out_features)}")
     dx = dout @ weight  # (N, in_features)
     dweight = dout.T @ x  # (out_features, in_features): summed over the batch by the product
     dbias = None if bias is None else np.ones(N, dtype=dout.dtype) @ dout  # (out_features,)

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.core.contracts import check_dout
+from cnnlib.core.contracts import pool_cache
 from cnnlib.core.geometry import pool_params
-from cnnlib.core.validation import check_cache
 
 
 def _channels_last(x: np.ndarray, padding: int, fill: float) -> np.ndarray:
@@ -118,10 +117,9 @@ def maxpool2d_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
         kernel) an input can be the maximum of several windows: their
         gradients add up. The padding border is dropped.
     """
-    x, (kH, kW), (sH, sW), padding, argmax = check_cache("maxpool2d_backward", cache, 5, "maxpool2d_forward")
+    x, (kH, kW), (sH, sW), padding, argmax = pool_cache("maxpool2d_backward", dout, cache, "maxpool2d_forward")
     N, C, H, W = x.shape
     H_out, W_out = argmax.shape[2:]
-    check_dout("maxpool2d_backward", dout, (N, C, H_out, W_out))
     dout_nhwc = dout.transpose(0, 2, 3, 1)  # (N, H_out, W_out, C)
     argmax_nhwc = argmax.transpose(0, 2, 3, 1)  # (N, H_out, W_out, C)
     if _tiles_exactly(H, W, kH, kW, sH, sW, padding, H_out, W_out):
@@ -191,10 +189,9 @@ def avgpool2d_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
         ``dout[n, c, i, j] / (kH*kW)``; when windows overlap (stride <
         kernel) the shares add up. The padding border is dropped.
     """
-    x, (kH, kW), (sH, sW), padding = check_cache("avgpool2d_backward", cache, 4, "avgpool2d_forward")
+    x, (kH, kW), (sH, sW), padding = pool_cache("avgpool2d_backward", dout, cache, "avgpool2d_forward")
     N, C, H, W = x.shape
-    H_out, W_out = (H + 2 * padding - kH) // sH + 1, (W + 2 * padding - kW) // sW + 1
-    check_dout("avgpool2d_backward", dout, (N, C, H_out, W_out))
+    H_out, W_out = dout.shape[2:]
     share = dout.transpose(0, 2, 3, 1) / (kH * kW)  # (N, H_out, W_out, C): what each input of a window gets
     if _tiles_exactly(H, W, kH, kW, sH, sW, padding, H_out, W_out):
         dx = np.empty((N, H_out, kH, W_out, kW, C), dtype=share.dtype)

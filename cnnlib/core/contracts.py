@@ -8,15 +8,66 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_array, check_cache, require
+from .geometry import output_size
+from .validation import check_array, check_batch, check_cache, check_same_dtype, require
 
 
-def check_dout(func: str, dout, shape: tuple) -> np.ndarray:
-    """Validate an upstream gradient: a float array of the forward output's ``shape``."""
+def check_dout(func: str, dout, shape: tuple, dtype=None) -> np.ndarray:
+    """Validate an upstream gradient: a float array of the forward output's ``shape`` (and ``dtype``)."""
     check_array(func, "dout", dout, floating=True)
     require(dout.shape == tuple(shape), func, "dout must have the shape of the forward's output",
             f"dout.shape={dout.shape}, expected {tuple(shape)}")
+    if dtype is not None:
+        require(dout.dtype == dtype, func, f"dout must have the dtype of the forward's output ({np.dtype(dtype)}): "
+                "gradients keep the dtype of the values they differentiate", f"dout.dtype={dout.dtype}",
+                TypeError)
     return dout
+
+
+def conv_cache(func: str, dout, cache):
+    """Validate conv2d_backward's arguments; return the cache ``(x, weight, bias, stride, padding, cols)``."""
+    x, weight, bias, stride, padding, cols = check_cache(func, cache, 6, "conv2d_forward")
+    require(isinstance(x, np.ndarray) and x.ndim == 4 and isinstance(weight, np.ndarray) and weight.ndim == 4
+            and isinstance(cols, np.ndarray) and cols.ndim == 4, func, "cache must be conv2d_forward's "
+            "(x, weight, bias, stride, padding, cols), with 4-D x, weight and cols",
+            f"cache of {[type(c).__name__ for c in cache]}", TypeError)
+    N, C_out = x.shape[0], weight.shape[0]
+    check_dout(func, dout, (N, C_out, *cols.shape[1:3]), x.dtype)
+    return x, weight, bias, stride, padding, cols
+
+
+def pool_cache(func: str, dout, cache, forward: str):
+    """Validate a pooling backward's arguments; return the cache (as ``forward`` made it)."""
+    length = 5 if forward == "maxpool2d_forward" else 4
+    cache = check_cache(func, cache, length, forward)
+    x, kernel, strides, padding = cache[:4]
+    require(isinstance(x, np.ndarray) and x.ndim == 4 and len(kernel) == 2 and len(strides) == 2, func,
+            f"cache must be {forward}'s (x, (kH, kW), (sH, sW), padding{', argmax' if length == 5 else ''})",
+            f"cache of {[type(c).__name__ for c in cache]}", TypeError)
+    (kH, kW), (sH, sW), (N, C, H, W) = kernel, strides, x.shape
+    out = (N, C, output_size(H, kH, sH, padding), output_size(W, kW, sW, padding))
+    if length == 5:
+        argmax = cache[4]
+        require(isinstance(argmax, np.ndarray) and np.issubdtype(argmax.dtype, np.integer)
+                and argmax.shape == out, func, f"cache[4] (argmax) must be integer indices of shape {out}",
+                f"argmax of type {type(argmax).__name__}" + (f", dtype {argmax.dtype}, shape {argmax.shape}"
+                                                             if isinstance(argmax, np.ndarray) else ""), TypeError)
+        require(argmax.size == 0 or (argmax.min() >= 0 and argmax.max() < kH * kW), func,
+                f"cache[4] (argmax) must index a window's kH*kW = {kH * kW} positions (0 .. {kH * kW - 1})",
+                f"argmax in {argmax.min()} .. {argmax.max()}")
+    check_dout(func, dout, out, x.dtype)
+    return cache
+
+
+def linear_cache(func: str, dout, cache):
+    """Validate linear_backward's arguments; return the cache ``(x, weight, bias)``."""
+    x, weight, bias = check_cache(func, cache, 3, "linear_forward")
+    require(isinstance(x, np.ndarray) and x.ndim == 2 and isinstance(weight, np.ndarray) and weight.ndim == 2
+            and (bias is None or isinstance(bias, np.ndarray)), func,
+            "cache must be linear_forward's (x, weight, bias), with 2-D x and weight",
+            f"cache of {[type(c).__name__ for c in cache]}", TypeError)
+    check_dout(func, dout, (x.shape[0], weight.shape[0]), x.dtype)
+    return x, weight, bias
 
 
 def linear_shapes(func: str, x, weight, bias):
@@ -24,12 +75,15 @@ def linear_shapes(func: str, x, weight, bias):
     check_array(func, "x", x, floating=True)
     require(x.ndim == 2, func, "x must be 2-D (N, in_features); flatten images first with "
             "x.reshape(len(x), -1)", f"x.shape={x.shape}")
+    check_batch(func, x)
     check_array(func, "weight", weight, 2, "(out_features, in_features)", floating=True)
+    check_same_dtype(func, "weight", weight, x)
     out_features, in_features = weight.shape
     require(x.shape[1] == in_features, func, "x and weight must have the same number of input features "
             "(x.shape[1] == weight.shape[1])", f"x.shape={x.shape}, weight.shape={weight.shape}")
     if bias is not None:
         check_array(func, "bias", bias, 1, "(out_features,)")
+        check_same_dtype(func, "bias", bias, x)
         require(bias.shape == (out_features,), func, "bias must have shape (out_features,) = (weight.shape[0],)",
                 f"bias.shape={bias.shape}, weight.shape={weight.shape}")
     return x.shape[0], in_features, out_features
@@ -85,7 +139,8 @@ def check_rates(func: str, **values) -> list[float]:
     for name, value in values.items():
         require(isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool),
                 func, f"{name} must be a number", f"{name}={value!r}", TypeError)
-        require(bool(value >= 0), func, f"{name} must be >= 0", f"{name}={value!r}")
+        require(bool(value >= 0) and np.isfinite(value), func, f"{name} must be a finite number >= 0",
+                f"{name}={value!r}")
         out.append(float(value))
     return out
 
@@ -109,10 +164,12 @@ def batchnorm_args(func: str, x, gamma, beta, running_mean, running_var, trainin
     """Validate the arguments of a batchnorm forward; return ``x.shape``."""
     check_array(func, "x", x, ndim, "(N, D)" if ndim == 2 else "(N, C, H, W)", floating=True)
     D = "D" if ndim == 2 else "C"
+    check_batch(func, x)
     require(x.shape[1] > 0, func, f"x must have at least one feature ({D} >= 1)", f"x.shape={x.shape}")
     for name, a in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
                     ("running_var", running_var)):
         check_array(func, name, a, 1, f"({D},)", floating=True)
+        check_same_dtype(func, name, a, x)
         require(a.shape == (x.shape[1],), func, f"{name} must have shape ({D},) = (x.shape[1],)",
                 f"{name}.shape={a.shape}, x.shape={x.shape}")
     require(isinstance(training, (bool, np.bool_)), func, "training must be True or False",
@@ -159,6 +216,10 @@ def dropout_args(func: str, x, p, training, rng, ndim: int | None = None) -> flo
 def dropout_cache(func: str, dout, cache) -> tuple:
     """Validate a dropout backward's arguments; return the cache ``(mask, p, training)``."""
     mask, p, training = check_cache(func, cache, 3, "dropout_forward or spatial_dropout_forward")
+    require(isinstance(p, (int, float, np.floating)) and not isinstance(p, bool) and 0 <= p < 1
+            and isinstance(training, (bool, np.bool_)), func,
+            "cache must be dropout_forward's (mask, p, training), with p in [0, 1) and training a bool",
+            f"cache of {[type(c).__name__ for c in cache]}", TypeError)
     check_array(func, "dout", dout)
     fits = isinstance(mask, np.ndarray) and mask.ndim == dout.ndim and all(
         m in (1, d) for m, d in zip(mask.shape, dout.shape))

@@ -11,7 +11,9 @@ exercise 1.1.
 """
 from __future__ import annotations
 
-from .validation import check_array, check_int, check_pair, require
+import numpy as np
+
+from .validation import check_array, check_batch, check_int, check_pair, check_same_dtype, require
 
 
 def output_size(size: int, kernel_size: int, stride: int, padding: int) -> int:
@@ -33,7 +35,8 @@ def window_output(func: str, x_shape: tuple, kernel: tuple, stride: tuple, paddi
 
 def window_shapes(func: str, x, kernel_size, stride, padding):
     """Validate convolution-window arguments; return (N, C, H, W, kH, kW, H_out, W_out)."""
-    check_array(func, "x", x, 4, "(N, C, H, W)")
+    check_array(func, "x", x, 4, "(N, C, H, W)", floating=True)
+    check_batch(func, x)
     kH, kW = check_pair(func, "kernel_size", kernel_size, 1)
     stride = check_int(func, "stride", stride, 1)
     padding = check_int(func, "padding", padding, 0)
@@ -41,15 +44,34 @@ def window_shapes(func: str, x, kernel_size, stride, padding):
     return (*x.shape, kH, kW, H_out, W_out)
 
 
+def col2im_shapes(func: str, cols, x_shape, kernel_size, stride, padding):
+    """Validate col2im's arguments; return (N, C_in, H, W, kH, kW, H_out, W_out) of ``x_shape``."""
+    require(isinstance(x_shape, (tuple, list)) and len(x_shape) == 4 and all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in x_shape), func,
+        "x_shape must be 4 positive ints (N, C_in, H, W)", f"x_shape={x_shape!r}", TypeError)
+    check_array(func, "cols", cols, 4, "(N, H_out, W_out, kH*kW*C_in)", floating=True)
+    kH, kW = check_pair(func, "kernel_size", kernel_size, 1)
+    stride = check_int(func, "stride", stride, 1)
+    padding = check_int(func, "padding", padding, 0)
+    N, C_in, H, W = (int(n) for n in x_shape)
+    H_out, W_out = window_output(func, (N, C_in, H, W), (kH, kW), (stride, stride), padding)
+    require(cols.shape == (N, H_out, W_out, kH * kW * C_in), func,
+            "cols must have shape (N, H_out, W_out, kH*kW*C_in) for x_shape and kernel_size",
+            f"cols.shape={cols.shape}, expected {(N, H_out, W_out, kH * kW * C_in)}")
+    return N, C_in, H, W, kH, kW, H_out, W_out
+
+
 def conv_shapes(func: str, x, weight, bias, stride, padding):
     """Validate convolution arguments; return (N, C_in, H, W, C_out, kH, kW, H_out, W_out)."""
-    check_array(func, "x", x, 4, "(N, C_in, H, W)")
+    check_array(func, "x", x, 4, "(N, C_in, H, W)", floating=True)
     check_array(func, "weight", weight, 4, "(C_out, C_in, kH, kW)")
+    check_same_dtype(func, "weight", weight, x)
     C_out, C_in, kH, kW = weight.shape
     require(x.shape[1] == C_in, func, "x and weight must have the same number of input channels "
             "(x.shape[1] == weight.shape[1])", f"x.shape={x.shape}, weight.shape={weight.shape}")
     if bias is not None:
         check_array(func, "bias", bias, 1, "(C_out,)")
+        check_same_dtype(func, "bias", bias, x)
         require(bias.shape == (C_out,), func, "bias must have shape (C_out,) = (weight.shape[0],)",
                 f"bias.shape={bias.shape}, weight.shape={weight.shape}")
     N, _, H, W, kH, kW, H_out, W_out = window_shapes(func, x, (kH, kW), stride, padding)
@@ -73,5 +95,6 @@ def pool_arguments(func: str, kernel_size, stride, padding) -> tuple[tuple, tupl
 def pool_params(func: str, x, kernel_size, stride, padding):
     """Validate pooling arguments; return (kH, kW, sH, sW, padding, H_out, W_out)."""
     check_array(func, "x", x, 4, "(N, C, H, W)", floating=True)
+    check_batch(func, x)
     kernel, strides, padding = pool_arguments(func, kernel_size, stride, padding)
     return (*kernel, *strides, padding, *window_output(func, x.shape, kernel, strides, padding))

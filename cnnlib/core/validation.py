@@ -60,3 +60,24 @@ def check_cache(func: str, cache, length: int, producer: str) -> tuple:
             f"{type(cache).__name__} of length {len(cache) if hasattr(cache, '__len__') else '?'}",
             TypeError)
     return cache
+
+
+def check_same_dtype(func: str, name: str, a, x, x_name: str = "x") -> None:
+    """``a`` must have ``x``'s dtype: results keep x's dtype, and NumPy would promote a mix silently."""
+    require(a.dtype == x.dtype, func, f"{name} must have the dtype of {x_name} (results keep {x_name}'s dtype; "
+            f"convert with {name}.astype({x_name}.dtype))", f"{name}.dtype={a.dtype}, {x_name}.dtype={x.dtype}",
+            TypeError)
+
+
+def check_batch(func: str, x, name: str = "x") -> None:
+    """A batch holds at least one sample: ``x.shape[0] >= 1``."""
+    require(x.shape[0] >= 1, func, f"{name} must hold at least one sample ({name}.shape[0] >= 1)",
+            f"{name}.shape={x.shape}")
+
+
+def check_dtype(func: str, name: str, value) -> np.dtype:
+    """A NumPy dtype, or something ``np.dtype`` understands (``np.float32``, ``"float64"``)."""
+    try:
+        return np.dtype(value)
+    except TypeError:
+        fail(func, f"{name} must be a NumPy dtype such as np.float32 or 'float64'", f"{name}={value!r}", TypeError)

@@ -72,6 +72,10 @@ def _eval_and_p0(impl, name, shape):
         frozen = Frozen(x=x)
         out, cache = _forward(impl, name, x, p, training, 0, frozen=True)
         frozen.verify(name)
+        if out is x:
+            raise GradingError(f"{name} returned x itself with training={training}, p={p}",
+                               "return a copy (x.copy()), as the docstring promises: the caller may write into "
+                               "out, and x would change with it.")
         if (out == 0).any():
             raise GradingError(f"{name}: out has zeros with training={training}, p={p} (x has none)",
                                "with training=False (or p=0) nothing is dropped: return a copy of x.")
@@ -230,9 +234,13 @@ def _(impl):
 @check("dropout_backward", "hand case: eval mode (mask None) passes dout through")
 def _(impl):
     dout = np.array([[1.0, -2.0], [3.0, 0.5]])
-    compare(impl.dropout_backward(dout, (None, 0.5, False)), dout.copy(), "dropout_backward",
-            "dout = [[1, -2], [3, 0.5]], cache = (None, 0.5, False)",
+    dx = impl.dropout_backward(dout, (None, 0.5, False))
+    compare(dx, dout.copy(), "dropout_backward", "dout = [[1, -2], [3, 0.5]], cache = (None, 0.5, False)",
             hints=[(dout * 2, "eval mode is the identity: dx = dout, no scaling.")])
+    if dx is dout:
+        raise GradingError("dropout_backward returned dout itself for an eval-mode cache",
+                           "return a copy (dout.copy()), as the docstring promises: layers below may write "
+                           "into dx.")
 
 
 @check("dropout_backward", "hand case: a spatial mask (N, C, 1, 1) broadcasts over H and W")

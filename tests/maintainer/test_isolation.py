@@ -96,6 +96,9 @@ CASES = {
                     {"relu_forward": ("crashed", "printed more than 1 MB")}),
     "20 GB allocation": ("activations", "relu_forward", "big = np.ones(20 * 2**30 // 8)",
                          {"relu_forward": ("crashed", "ran out of memory")}),
+    "eval mode returns x itself (identity survives the process boundary)": (
+        "dropout", "dropout_forward", "if not training:\n    return x, (None, p, training)",
+        {"dropout_forward": ("wrong", "returned x itself")}),
     "defined twice": ("activations", None, "def relu_forward(x):\n    return x\n",
                       {"relu_forward": ("broken", "defines relu_forward 2 times")}),
 }

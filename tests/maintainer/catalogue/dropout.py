@@ -12,7 +12,7 @@ def _dropout(x, p, training, rng, *, spatial=False, mask_shape=None, **mistake):
     if m("fixed_rng"):
         rng = np.random.default_rng(0)
     if not (training or m("eval_drops")) or p == 0:
-        out = x * (1 - p) if m("scale_at_test") else x.copy()
+        out = x * (1 - p) if m("scale_at_test") else x if m("identity_is_x") else x.copy()
         return out, (None, p, training)
     if mask_shape is None:
         mask_shape = x.shape[:2] + (1, 1) if spatial else x.shape
@@ -53,7 +53,7 @@ def _backward(dout, cache, **mistake):
     if m("upcast"):
         dout = dout.astype(np.float64)
     if mask is None:
-        return dout * 2 if m("scale_eval") else dout.copy()
+        return dout * 2 if m("scale_eval") else dout if m("identity_is_dout") else dout.copy()
     if m("ignore_mask"):
         return dout.copy()
     if m("rescale"):
@@ -118,6 +118,7 @@ FORWARD_MISTAKES = {
     "ignores rng (a fixed seed inside)": _knob(fixed_rng=True),
     "uses the global np.random": _knob(global_rng=True),
     "float32 upcast to float64": _knob(upcast=True),
+    "eval mode returns x itself, not a copy": _knob(identity_is_x=True),
     "modifies x in place": _knob(in_place=True),
     "cache holds the unscaled mask": _knob(bool_cache=True),
 }
@@ -145,6 +146,7 @@ WRONG = {
         "scales in eval mode": _bknob(scale_eval=True),
         "forgets eval mode (mask None)": _forgets_eval,
         "float32 upcast to float64": _bknob(upcast=True),
+        "eval mode returns dout itself, not a copy": _bknob(identity_is_dout=True),
         "modifies dout in place": _bknob(in_place=True),
     },
 }
