@@ -28,6 +28,20 @@ def channels_last_view(a):
     return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
+def expect_layout(out, x, what: str) -> None:
+    """Fail when ``x`` is channels-last memory seen as NCHW (what conv2d_forward returns) and ``out`` is not:
+    the module promises to keep the layout, so that the layers below run on contiguous memory."""
+    if channels_last(x) and not channels_last(np.asarray(out)):
+        raise GradingError(f"{what} does not keep the channels-last memory layout of its input (an NCHW view of "
+                           "NHWC memory, as conv2d_forward returns)",
+                           "x.copy() and np.zeros(x.shape) make C-ordered arrays: np.maximum(x, 0), "
+                           "x.copy(order='K') and np.zeros_like(x) keep the layout.")
+
+
+def channels_last(a) -> bool:
+    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
 def forward_hints(x):
     return [(np.where(x > 0, x, 0.01 * x), "ReLU is 0 for negative inputs; 0.01*x there is leaky ReLU."),
             (np.abs(x), "ReLU sets negative inputs to 0; it does not flip their sign (that is abs)."),
@@ -65,7 +79,7 @@ def _(impl):
         compare(out, expected, "relu_forward", describe_inputs(x=x), hints=hints)
 
 
-@check("relu_forward", "keeps dtype float32 and leaves inputs unmodified")
+@check("relu_forward", "keeps dtype float32 and the memory layout, and leaves inputs unmodified")
 def _(impl):
     for x in (random_x((2, 3, 4, 5), seed=10, dtype=np.float32),
               channels_last_view(random_x((2, 3, 4, 5), seed=11, dtype=np.float32))):
@@ -74,6 +88,7 @@ def _(impl):
         frozen.verify("relu_forward")
         compare(out, REF.relu_forward(x.copy())[0], "relu_forward", "float32 x " + describe_inputs(x=x),
                 hints=forward_hints(x))
+        expect_layout(out, x, "relu_forward")
 
 
 @check("relu_forward", "its cache works with the reference relu_backward")
@@ -122,7 +137,7 @@ def _(impl):
                      describe_inputs(x=x))
 
 
-@check("relu_backward", "keeps dtype float32 and leaves inputs unmodified")
+@check("relu_backward", "keeps dtype float32 and the memory layout, and leaves inputs unmodified")
 def _(impl):
     for layout in (lambda a: a, channels_last_view):
         x = layout(random_x((2, 3, 4, 5), seed=50, dtype=np.float32))
@@ -133,3 +148,4 @@ def _(impl):
         frozen.verify("relu_backward")
         compare(got, REF.relu_backward(dout.copy(), (cache[0].copy(),)), "relu_backward",
                 "float32 " + describe_inputs(x=x), hints=backward_hints(x, dout))
+        expect_layout(got, dout, "relu_backward")

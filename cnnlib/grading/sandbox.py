@@ -59,8 +59,9 @@ class LearnerError(Exception):
 # What the grader accepts back from the worker: arrays, NumPy scalars and
 # generators, plain Python values. Anything else is refused, never built.
 _SAFE = {("builtins", n) for n in ("complex", "slice", "set", "frozenset", "range", "bytearray")}
-_SAFE_MODULES = ("numpy._core.multiarray", "numpy.core.multiarray", "numpy.random.")
-_SAFE_NAMES = {"_reconstruct", "scalar", "__generator_ctor", "__bit_generator_ctor", "__randomstate_ctor",
+_SAFE_MODULES = ("numpy._core.multiarray", "numpy.core.multiarray", "numpy._core.numeric", "numpy.core.numeric",
+                 "numpy.random.")
+_SAFE_NAMES = {"_reconstruct", "_frombuffer", "scalar", "__generator_ctor", "__bit_generator_ctor", "__randomstate_ctor",
                "Generator", "PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64", "SeedSequence",
                "__pyx_unpickle_SeedSequence"}
 
@@ -71,13 +72,30 @@ def _scalar_type(name: str) -> bool:
     return isinstance(t, type) and issubclass(t, np.generic)
 
 
+def with_layout(data: np.ndarray, axes: tuple) -> np.ndarray:
+    """``data`` (contiguous) viewed with its axes in ``axes`` order: a strided layout rebuilt after transport."""
+    return data.transpose(axes)
+
+
+def keep_layout(obj):
+    """Pickle's ``reducer_override``: an array that is a transposed view of contiguous memory (the NCHW
+    view of channels-last memory that conv2d_forward returns) travels as that memory, so it arrives
+    with the same layout; pickle alone would send a C-ordered copy."""
+    if type(obj) is np.ndarray and obj.ndim > 1 and not (obj.flags.c_contiguous or obj.flags.f_contiguous):
+        order = tuple(int(i) for i in np.argsort([-abs(st) for st in obj.strides], kind="stable"))
+        memory = obj.transpose(order)
+        if memory.flags.c_contiguous or np.ascontiguousarray(memory).strides == memory.strides:
+            return with_layout, (np.ascontiguousarray(memory), tuple(int(i) for i in np.argsort(order)))
+    return NotImplemented
+
+
 class _Loader(pickle.Unpickler):
     def __init__(self, data, callbacks):
         super().__init__(io.BytesIO(data))
         self._callbacks = callbacks
 
     def find_class(self, module, name):
-        if (module, name) in _SAFE or (module.startswith(_SAFE_MODULES) and name in _SAFE_NAMES) or \
+        if (module, name) == (__name__, "with_layout") or (module, name) in _SAFE or (module.startswith(_SAFE_MODULES) and name in _SAFE_NAMES) or \
                 (module == "numpy" and (name in ("ndarray", "dtype") or _scalar_type(name))) or \
                 module == "numpy.dtypes":
             return super().find_class(module, name)
@@ -95,9 +113,11 @@ class _Dumper(pickle.Pickler):
         super().__init__(buffer, protocol=5)
         self._callbacks = callbacks
 
+    reducer_override = staticmethod(keep_layout)
+
     def persistent_id(self, obj):
-        if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)) and \
-                not getattr(obj, "__module__", "").startswith(("numpy", "copyreg")):  # pickle's own helpers
+        if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)) and obj is not with_layout \
+                and not getattr(obj, "__module__", "").startswith(("numpy", "copyreg")):  # pickle's own helpers
             self._callbacks[id(obj)] = obj
             return id(obj)
         return None

@@ -17,6 +17,7 @@ import sys
 import numpy as np
 
 from .. import exercises
+from .sandbox import keep_layout
 
 
 class Callback:
@@ -34,6 +35,8 @@ class Callback:
 
 
 class _Pickler(pickle.Pickler):
+    reducer_override = staticmethod(keep_layout)
+
     def persistent_id(self, obj):
         return obj._key if isinstance(obj, Callback) else None
 

@@ -23,9 +23,21 @@ def _backward_where(dout, cache):
 
 
 def _backward_copy_and_zero(dout, cache):
-    dx = dout.copy()
+    dx = dout.copy()  # C order: the channels-last layout of dout is lost
     dx[cache[0] <= 0] = 0
     return dx
+
+
+def _backward_copy_k_and_zero(dout, cache):
+    dx = dout.copy(order="K")
+    dx[cache[0] <= 0] = 0
+    return dx
+
+
+def _forward_copy_and_zero(x):
+    out = x.copy()
+    out[out < 0] = 0
+    return out, (out,)
 
 
 WRONG = {
@@ -34,6 +46,7 @@ WRONG = {
         "absolute value": lambda x: (np.abs(x), (np.abs(x),)),
         "min instead of max": lambda x: (np.minimum(x, 0), (np.minimum(x, 0),)),
         "float32 upcast to float64": lambda x: (np.maximum(x, 0).astype(np.float64), (np.maximum(x, 0),)),
+        "copy() drops the channels-last layout": _forward_copy_and_zero,
         "modifies its input": _modifies_input,
         "returns no cache": lambda x: np.maximum(x, 0),
         "cache is a mask of x >= 0": _cache_mask_ge,
@@ -46,6 +59,7 @@ WRONG = {
         "multiplies by the output": lambda dout, cache: dout * cache[0],
         "modifies dout in place": _backward_modifies_dout,
         "float32 upcast to float64": lambda dout, cache: (dout * (cache[0] > 0)).astype(np.float64),
+        "copy() drops the channels-last layout": _backward_copy_and_zero,
         "inverted mask": lambda dout, cache: dout * (cache[0] <= 0),
     },
 }
@@ -58,6 +72,6 @@ RIGHT = {
     },
     "relu_backward": {
         "np.where": _backward_where,
-        "copy, then zero where out <= 0": _backward_copy_and_zero,
+        "copy (keeping the layout), then zero where out <= 0": _backward_copy_k_and_zero,
     },
 }
