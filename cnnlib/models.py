@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Dropout2d, Flatten, Linear, MaxPool2d, ReLU,
-                     Sequential, _child_rng, as_rng)
+                     Sequential, as_rng)
+from .layers.base import _child_rng
 from .core.validation import check_int, fail, require
 
 __all__ = ["small_cnn", "lenet", "vgg_bn", "tiny_vgg", "build_model", "MODELS"]
