@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlib.core.contracts import check_gradient_dout
 from cnnlib.core.validation import check_array, require
 
 
@@ -45,6 +46,7 @@ def numerical_gradient(f, x: np.ndarray, dout, h: float = 1e-5) -> np.ndarray:
     check_array("numerical_gradient", "x", x, floating=True)
     require(isinstance(h, (int, float, np.floating)) and h > 0, "numerical_gradient",
             "h must be a positive number", f"h={h!r}")
+    check_gradient_dout("numerical_gradient", f, x, dout)
     grad = np.zeros_like(x)
     # np.ndindex walks x's own entries: x.reshape(-1) would be a copy for a
     # non-contiguous x, and perturbing a copy leaves f(x) unchanged.

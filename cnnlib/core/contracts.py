@@ -228,3 +228,16 @@ def dropout_cache(func: str, dout, cache) -> tuple:
             f"cache[0] of type {type(mask).__name__}" +
             (f" with shape {mask.shape}, dout.shape={dout.shape}" if isinstance(mask, np.ndarray) else ""))
     return mask, p, training
+
+
+def check_gradient_dout(func: str, f, x, dout) -> None:
+    """``dout`` weights the outputs of ``f(x)``: a number, or an array of f(x)'s shape (evaluates f once)."""
+    if np.ndim(dout) == 0:
+        require(isinstance(dout, (int, float, np.number, np.ndarray)) and not isinstance(dout, bool), func,
+                "dout must be a number or an array of f(x)'s shape", f"dout of type {type(dout).__name__}",
+                TypeError)
+        return
+    check_array(func, "dout", dout)
+    shape = np.shape(f(x))
+    require(dout.shape == shape, func, "dout must be a number or an array of f(x)'s shape",
+            f"dout.shape={dout.shape}, f(x).shape={shape}")

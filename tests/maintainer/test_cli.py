@@ -396,3 +396,10 @@ def test_an_interrupted_run_says_so_with_the_shells_exit_code(tiny, tmp_path, si
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
     assert f"cnnlib train: stopped by {words}." in err and "Traceback" not in err
+
+
+def test_a_run_dir_that_is_a_file_is_named(tiny, tmp_path, capsys):
+    afile = tmp_path / "runs-file"
+    afile.write_text("not a folder")
+    assert main(["train", "--config", str(tiny), "--reference", "--run-dir", str(afile), "--no-progress"]) == 1
+    assert "run_dir must be a folder" in capsys.readouterr().err and afile.read_text() == "not a folder"

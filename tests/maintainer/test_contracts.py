@@ -72,6 +72,10 @@ CASES = {
     "dtype='banana'": ("one_hot", lambda: (np.array([0, 1]), 2, "banana"), TypeError,
                        "one_hot: dtype must be a NumPy dtype such as np.float32 or 'float64'. "
                        "Received: dtype='banana'"),
+    "numerical_gradient with a dout of the wrong shape": (
+        "numerical_gradient", lambda: (lambda v: v ** 2, np.ones(3), np.ones(4)), ValueError,
+        "numerical_gradient: dout must be a number or an array of f(x)'s shape. Received: dout.shape=(4,), "
+        "f(x).shape=(3,)"),
     "lr=inf": ("sgd_step", lambda: (np.ones(3), np.ones(3), None, float("inf")), ValueError,
                "sgd_step: lr must be a finite number >= 0. Received: lr=inf"),
 }
@@ -83,3 +87,16 @@ def test_bad_input_is_refused_with_a_message(case):
     with pytest.raises(exc) as info:
         reference(name)(*args())
     assert words in str(info.value), str(info.value)
+
+
+if __name__ == "__main__":  # the probe table: python tests/maintainer/test_contracts.py
+    print(f"{'case':<50} {'function':<20} outcome")
+    for case, (name, args, exc, words) in CASES.items():
+        try:
+            reference(name)(*args())
+            outcome = "accepted silently"
+        except (ValueError, TypeError) as e:
+            outcome = "clear error" if str(e).startswith(name + ":") and "Received:" in str(e) else f"unclear: {e}"
+        except Exception as e:
+            outcome = f"unclear: {type(e).__name__}: {e}"
+        print(f"{case:<50} {name:<20} {outcome}")

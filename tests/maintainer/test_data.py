@@ -586,3 +586,14 @@ def test_cnnlib_data_naming_a_file_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with pytest.raises(FileNotFoundError, match=r"mnist.zip \(CNNLIB_DATA, a file, not a folder\)"):
         data.load_mnist(download=False)
+
+
+def test_an_unreadable_data_folder_says_so(tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    monkeypatch.setenv("CNNLIB_DATA", str(folder))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(folder) else real(p, mode))
+    with pytest.raises(FileNotFoundError, match=r"locked \(CNNLIB_DATA, not readable: check its permissions\)"):
+        data.load_mnist(download=False)
