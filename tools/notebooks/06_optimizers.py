@@ -304,6 +304,12 @@ assert np.linalg.norm(paths["Rosenbrock"]["AdamW"][-1]) < np.linalg.norm(paths["
 # same minibatches. Plain SGD and momentum use $\eta = 0.1$, Adam and AdamW
 # $\eta = 0.01$. The curves are the minibatch losses, smoothed over 10 steps (Adam's and
 # AdamW's nearly coincide: a decay of 0.01 barely changes 200 small steps).
+#
+# A fair comparison needs one more pair of runs. With momentum $\mu$, a gradient that
+# stays the same moves the parameters by $\eta / (1 - \mu)$ times itself per step once
+# the buffer has built up: momentum 0.9 at $\eta = 0.1$ takes steps as large as plain
+# SGD at $\eta = 1.0$. So we also run plain SGD at $\eta = 1.0$, and momentum 0.9 at
+# $\eta = 0.01$ (the effective step of plain SGD at 0.1).
 
 # %%
 images, labels = load_mnist_sample()
@@ -338,7 +344,9 @@ def train_linear(rule, **kw):
 
 runs = {"SGD": train_linear("sgd", lr=0.1), "momentum 0.9": train_linear("sgd", lr=0.1, momentum=0.9),
         "Nesterov": train_linear("sgd", lr=0.1, momentum=0.9, nesterov=True),
-        "Adam": train_linear("adam", lr=0.01), "AdamW, wd 0.01": train_linear("adamw", lr=0.01, weight_decay=0.01)}
+        "Adam": train_linear("adam", lr=0.01), "AdamW, wd 0.01": train_linear("adamw", lr=0.01, weight_decay=0.01),
+        "SGD, lr 1.0": train_linear("sgd", lr=1.0),                            # momentum 0.9's effective step
+        "momentum 0.9, lr 0.01": train_linear("sgd", lr=0.01, momentum=0.9)}   # plain SGD's effective step
 
 fig, ax = plt.subplots(figsize=(8, 4))
 for name, (losses, _) in runs.items():
@@ -351,17 +359,24 @@ plt.show()
 
 final = {name: float(losses[-20:].mean()) for name, (losses, _) in runs.items()}
 assert final["momentum 0.9"] < 0.6 * final["SGD"] and final["Adam"] < 0.6 * final["SGD"]
+for fast, same_step in (("momentum 0.9", "SGD, lr 1.0"), ("momentum 0.9, lr 0.01", "SGD")):  # equal effective steps
+    assert abs(final[fast] - final[same_step]) < 0.15 * final[same_step], (fast, same_step)
 assert all(acc > 0.85 for _, acc in runs.values())
 
 # %% tags=["nbval-ignore-output"]
 for name, (losses, acc) in runs.items():
-    print(f"{name:<15} loss over the last 20 steps {final[name]:.3f}   test accuracy {acc:.3f}")
+    print(f"{name:<22} loss over the last 20 steps {final[name]:.3f}   test accuracy {acc:.3f}")
 
 # %% [markdown]
-# Momentum and Adam drive the training loss down several times faster than plain SGD.
-# The test accuracies end up close together, about 90 %: 1,500 digits are few, and a
-# linear classifier soon fits the training digits better than it generalises. Faster
-# optimisation pays off most on bigger models and data (chapter 08).
+# At the same $\eta$, momentum and Adam drive the training loss down much faster than
+# plain SGD (0.17 and 0.13 against 0.49 over the last 20 steps). But compared at the same
+# *effective* step, momentum and plain SGD end within a few percent of each other (0.17
+# against 0.18 at step 1.0, 0.48 against 0.49 at step 0.1): on this smooth, convex loss,
+# most of momentum's gain is its larger step. Its real advantage shows where a large
+# plain step is unstable, as in the narrow valleys above, where plain SGD at a stable
+# $\eta$ crawls along the floor. The test accuracies end up close together, about 90 %:
+# 1,500 digits are few, and a linear classifier soon fits the training digits better
+# than it generalises.
 #
 # ## Learning-rate schedules
 #
