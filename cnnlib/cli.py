@@ -147,10 +147,8 @@ def _main(argv) -> int:
             out, arch = export_checkpoint(args.checkpoint, args.out, force=args.force)
             print(f"Wrote {out} (weights) and {arch} (architecture).")
         elif args.command == "progress":
-            from .exercises import EXERCISES, get_exercise
-            from .grading import grade, status_table
-            names = [get_exercise(k).name for k in args.exercises] or [e.name for e in EXERCISES]
-            results = {n: grade(n) for n in names}
+            from .grading import grade_all, status_table
+            results = grade_all(args.exercises)
             print(status_table(results))
             return int(any(r.status in ("wrong", "crashed", "broken") for r in results.values()))
         elif args.command == "lab":

@@ -16,9 +16,8 @@ from cnnlib.grading.pytest_support import RESULTS
 from cnnlib.grading.core import status_table
 
 MAINTAINER = Path(__file__).parent / "maintainer"
-# pytest's word for each verdict: (category in the closing line, progress letter, verbose word)
-_WORDS = {"done": ("done", ".", "DONE"), "wrong": ("wrong", "W", "WRONG"), "crashed": ("crashed", "C", "CRASHED"),
-          "broken": ("broken", "B", "BROKEN"), "not started": ("not started", "n", "NOT STARTED")}
+# pytest's progress letter for each verdict; the verdict itself counts in the closing line
+_LETTERS = {"done": ".", "wrong": "W", "crashed": "C", "broken": "B", "not started": "n"}
 
 
 def pytest_addoption(parser):
@@ -48,9 +47,8 @@ def pytest_report_teststatus(report, config):
     name = report.nodeid.rsplit("[", 1)[-1].rstrip("]").split("-", 1)[-1]
     if "test_grading[" in report.nodeid and report.when == "call" and name in RESULTS:
         res = RESULTS[name]
-        category, letter, word = _WORDS[res.status]
-        return category, letter, f"{word} ({res.passed} of {res.total} checks)" if res.status != "not started" \
-            else word
+        word = res.status.upper() + (f" ({res.passed} of {res.total} checks)" if res.status != "not started" else "")
+        return res.status, _LETTERS[res.status], word
     return None
 
 

@@ -9,15 +9,13 @@ import argparse
 import dataclasses
 import json
 
-from ..exercises import EXERCISES, get_exercise
-from . import grade, report, status_table
+from . import grade_all, report, status_table
 
 parser = argparse.ArgumentParser(prog="python -m cnnlib.grading")
 parser.add_argument("exercises", nargs="*", help="ids or names (default: all, as a table)")
 parser.add_argument("--json", action="store_true", help="print the results as JSON")
 args = parser.parse_args()
-names = [get_exercise(k).name for k in args.exercises] or [e.name for e in EXERCISES]
-results = {n: grade(n) for n in names}
+results = grade_all(args.exercises)
 if args.json:
     print(json.dumps([dataclasses.asdict(r) for r in results.values()]))
 elif args.exercises:

@@ -252,11 +252,6 @@ def report(res: Result) -> str:
     return res.summary() + (f"\n{res.message}" if res.message and not res.done else "")
 
 
-def check_exercise(key: str) -> None:
-    """Grade one exercise in this process and print ``report`` (``python -m cnnlib.grading``)."""
-    print(report(grade(key)))
-
-
 # ----------------------------------------------------------------------------
 # Comparisons that explain themselves
 
@@ -388,7 +383,7 @@ def status_table(results: dict[str, Result], width: int = 110) -> str:
         lines.append(f"Chapter {chapter:02d}  {title}  ({done}/{len(exs)} done)")
         for e in exs:
             r = results[e.name]
-            counts[r.status] = counts.get(r.status, 0) + 1
+            counts[r.status] += 1
             detail = r.summary().split(", ", 1)[1]
             lines.append(f"{'':4}{e.id + ' ' + e.name:<32}{r.status:<14}{detail}")
             if r.status in ("wrong", "crashed", "broken") and r.message:

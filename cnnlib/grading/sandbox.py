@@ -24,14 +24,16 @@ in the worker as a copy.
 """
 from __future__ import annotations
 
+import builtins
+import functools
 import io
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import signal
 import time
 import types
-import functools
 from multiprocessing.connection import wait
 
 import numpy as np
@@ -123,9 +125,22 @@ class _Dumper(pickle.Pickler):
         return None
 
 
+@functools.cache
 def _context():
+    """The fork server every worker is forked from: started once, with NumPy loaded and one BLAS thread
+    (the arrays graded are small), so that a worker starts in milliseconds."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["numpy", "cnnlib.grading.worker"])
+    blas = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    os.environ.update({k: "1" for k in blas})  # inherited by the fork server, and so by every worker
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        for k, v in blas.items():  # this process's environment as it was
+            if v is None:
+                del os.environ[k]
+            else:
+                os.environ[k] = v
     return ctx
 
 
@@ -138,18 +153,12 @@ class Sandbox:
         self._printed_bytes = 0
         self.deadline = None
         ctx = _context()
-        blas = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-        os.environ.update({k: "1" for k in blas})  # small arrays: one BLAS thread, inherited by the fork server
-        try:
-            self._conn, child = ctx.Pipe()
-            self._output, out_w = ctx.Pipe(duplex=False)
-            from .worker import main
-            self._process = ctx.Process(target=main, daemon=True,
-                                        args=(child, out_w, MEMORY_LIMIT, [e.name for e in solutions_in_use()]))
-            self._process.start()
-        finally:
-            for k, v in blas.items():
-                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        self._conn, child = ctx.Pipe()
+        self._output, out_w = ctx.Pipe(duplex=False)
+        from .worker import main
+        self._process = ctx.Process(target=main, daemon=True,
+                                    args=(child, out_w, MEMORY_LIMIT, [e.name for e in solutions_in_use()]))
+        self._process.start()
         child.close()
         out_w.close()
 
@@ -231,8 +240,8 @@ class Sandbox:
         """Import ``cnnlib.<module>`` in the worker; raise Broken if it does not import."""
         self._send(("load", module, (), {}))
         reply = self._receive()
-        if reply[0] == "raised":
-            raise Broken(f"cnnlib/{module}.py does not import: {reply[1]['where']}")
+        if reply[0] == "broken":
+            raise Broken(reply[1])
 
     def call(self, name: str, args: tuple, kwargs: dict):
         """Call learner function ``name`` in the worker with these arguments, as if it were local."""
@@ -314,7 +323,6 @@ def _restore(value, known: dict):
 
 def _as_exception(info: dict) -> BaseException:
     """The learner's exception, as the nearest built-in type (so ``except ValueError`` still works)."""
-    import builtins
     if info["type"] == "SystemExit":
         return LearnerCrash(f"called sys.exit({info['exit_code']!r}): a function must return its result, "
                             "not end the program")

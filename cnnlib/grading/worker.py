@@ -86,19 +86,18 @@ def main(conn, output, memory_limit: int, solutions: list[str]) -> None:
             message = _Unpickler(conn.recv_bytes(), conn, state).load()
         except EOFError:
             return
-        kind, name, args, kwargs = message
+        kind, name, args, kwargs = message  # ("load", module, ...) or ("call", exercise name, ...)
+        module = name if kind == "load" else exercises.get_exercise(name).module
+        try:
+            mod = importlib.import_module(f"cnnlib.{module}")
+            fn = getattr(mod, name) if kind == "call" else None
+        except BaseException as e:  # a file that does not import, even one that calls sys.exit()
+            conn.send_bytes(_dumps(("broken", f"cnnlib/{module}.py does not import: {exercises.describe_error(e)}")))
+            continue
         try:
             if kind == "load":
-                importlib.import_module(f"cnnlib.{name}")
                 reply = ("result", (None, ()))
             else:
-                ex = exercises.get_exercise(name)
-                try:
-                    fn = getattr(importlib.import_module(f"cnnlib.{ex.module}"), ex.name)
-                except Exception as e:
-                    conn.send_bytes(_dumps(("broken", f"cnnlib/{ex.module}.py does not import: "
-                                                            f"{exercises.describe_error(e)}")))
-                    continue
                 state[0] = args
                 with np.errstate(all="ignore"):
                     result = fn(*args, **kwargs)
