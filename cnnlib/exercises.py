@@ -143,21 +143,20 @@ def _parse(spec) -> set[str]:
     return names
 
 
-class _Switch:
-    """What ``use_solutions`` returns: restores the previous state on ``with`` exit."""
+class _Restore:
+    """What ``use_solutions`` and ``strict`` return: ``with`` puts the previous setting back on exit."""
 
-    def __init__(self, previous: set[str]):
-        self._previous = previous
+    def __init__(self, restore):
+        self._restore = restore
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        _switched_on.clear()
-        _switched_on.update(self._previous)
+        self._restore()
 
 
-def use_solutions(*which) -> _Switch:
+def use_solutions(*which) -> _Restore:
     """Run the reference solution of the given exercises instead of yours.
 
     ``use_solutions("all")``, ``use_solutions("2.3", "relu_forward")``,
@@ -165,12 +164,17 @@ def use_solutions(*which) -> _Switch:
     context manager too: ``with use_solutions("all"): ...``.
     """
     previous = set(_switched_on)
+
+    def restore():
+        _switched_on.clear()
+        _switched_on.update(previous)
+
     names = set()
     for spec in which:
         names |= _parse(spec)
     _switched_on.clear()
     _switched_on.update(names)
-    return _Switch(previous)
+    return _Restore(restore)
 
 
 def solutions_in_use() -> list[Exercise]:
@@ -201,21 +205,7 @@ _strict = os.environ.get("CNNLIB_STRICT", "").strip().lower() in ("1", "true", "
 _noted: set = set()  # (exercise name, notebook cell) pairs already announced
 
 
-class _Strict:
-    """What ``strict`` returns: restores the previous mode on ``with`` exit."""
-
-    def __init__(self, previous: bool):
-        self._previous = previous
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        global _strict
-        _strict = self._previous
-
-
-def strict(on: bool = True) -> _Strict:
+def strict(on: bool = True) -> _Restore:
     """Strict mode: an exercise that is not started (or whose file does not import) raises.
 
     Off by default, so that Run All reaches the end of a chapter on day 1: such an
@@ -225,7 +215,12 @@ def strict(on: bool = True) -> _Strict:
     """
     global _strict
     previous, _strict = _strict, bool(on)
-    return _Strict(previous)
+
+    def restore():
+        global _strict
+        _strict = previous
+
+    return _Restore(restore)
 
 
 class ExerciseFileError(ImportError):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops as F_updates
+from . import ops
 from .core.validation import check_int, require
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Scheduler", "StepLR", "ExponentialLR", "CosineLR"]
@@ -164,7 +164,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, name, param, grad):
-        new_param, velocity = F_updates.sgd_step(param, grad, self.state["velocity"].get(name), self.lr,
+        new_param, velocity = ops.sgd_step(param, grad, self.state["velocity"].get(name), self.lr,
                                                  self.momentum, self.dampening, self.nesterov, self.weight_decay)
         if velocity is not None:
             self.state["velocity"][name] = velocity
@@ -209,7 +209,7 @@ class Adam(Optimizer):
         return self.beta1, self.beta2
 
     def _update(self, name, param, grad):
-        rule = getattr(F_updates, self._rule)  # updates.adam_step or updates.adamw_step
+        rule = getattr(ops, self._rule)  # ops.adam_step or ops.adamw_step
         new_param, m, v = rule(param, grad, self.state["m"].get(name), self.state["v"].get(name), self.t,
                         self.lr, self.beta1, self.beta2, self.eps, self.weight_decay)
         self.state["m"][name], self.state["v"][name] = m, v
@@ -344,4 +344,4 @@ class CosineLR(Scheduler):
                 f"warmup_steps={warmup_steps}, total_steps={total_steps}")
 
     def lr_at(self, step: int) -> float:
-        return float(F_updates.cosine_lr(step, self.total_steps, self.base_lr, self.min_lr, self.warmup_steps))
+        return float(ops.cosine_lr(step, self.total_steps, self.base_lr, self.min_lr, self.warmup_steps))

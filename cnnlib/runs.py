@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError, TrainConfig, dump_config
+from .config import TrainConfig, dump_config
 from .files import atomic_write
 
 CLASS_NAMES = {
@@ -76,14 +76,8 @@ def split_validation(x, y, fraction: float, rng: np.random.Generator):
 
 
 def model_for(config: TrainConfig, rng: np.random.Generator):
-    """The model preset the config names, with its ``model_args``."""
+    """The model preset the config names, with its ``model_args`` (``TrainConfig`` has checked both)."""
     from . import models
-    if config.model not in models.MODELS:
-        import difflib
-        close = difflib.get_close_matches(config.model, list(models.MODELS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"config key 'model' must be one of {', '.join(map(repr, models.MODELS))}{hint}. "
-                          f"Received: {config.model!r}")
     return models.build_model(config.model, rng=rng, **config.model_args)
 
 

@@ -21,21 +21,21 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import ops as F_loss
+from . import ops
 from .callbacks import Callback, LRSchedulerCallback
 from .history import History
 from .core.validation import check_array, check_int, fail, require
 
 
 def _softmax_cross_entropy(logits, labels):
-    return F_loss.softmax_cross_entropy(logits, labels)
+    return ops.softmax_cross_entropy(logits, labels)
 
 
 def _mse(pred, y):
     # Integer labels with several outputs: regress the one-hot vectors (as in early neural networks).
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and pred.ndim == 2:
         y = np.eye(pred.shape[1], dtype=pred.dtype)[y]  # (N, K)
-    return F_loss.mse_loss(pred, y.astype(pred.dtype, copy=False))
+    return ops.mse_loss(pred, y.astype(pred.dtype, copy=False))
 
 
 LOSSES = {"cross_entropy": _softmax_cross_entropy, "mse": _mse}
@@ -327,7 +327,7 @@ class Trainer:
 
     def predict_proba(self, x, batch_size: int = 256) -> np.ndarray:
         """Class probabilities: the softmax of ``predict(x)``, shape (N, num_classes)."""
-        return F_loss.softmax(self.predict(x, batch_size))
+        return ops.softmax(self.predict(x, batch_size))
 
     def evaluate(self, x, y, batch_size: int = 256) -> dict:
         """Mean loss and accuracy on ``(x, y)`` in eval mode: ``{"loss": ..., "accuracy": ...}``.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .geometry import output_size
-from .validation import check_array, check_batch, check_cache, check_same_dtype, require
+from .validation import check_array, check_batch, check_bias, check_cache, check_same_dtype, require
 
 
 def check_dout(func: str, dout, shape: tuple, dtype=None) -> np.ndarray:
@@ -81,11 +81,7 @@ def linear_shapes(func: str, x, weight, bias):
     out_features, in_features = weight.shape
     require(x.shape[1] == in_features, func, "x and weight must have the same number of input features "
             "(x.shape[1] == weight.shape[1])", f"x.shape={x.shape}, weight.shape={weight.shape}")
-    if bias is not None:
-        check_array(func, "bias", bias, 1, "(out_features,)")
-        check_same_dtype(func, "bias", bias, x)
-        require(bias.shape == (out_features,), func, "bias must have shape (out_features,) = (weight.shape[0],)",
-                f"bias.shape={bias.shape}, weight.shape={weight.shape}")
+    check_bias(func, bias, x, weight, "out_features")
     return x.shape[0], in_features, out_features
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_array, check_batch, check_int, check_pair, check_same_dtype, require
+from .validation import check_array, check_batch, check_bias, check_int, check_pair, check_same_dtype, require
 
 
 def output_size(size: int, kernel_size: int, stride: int, padding: int) -> int:
@@ -69,11 +69,7 @@ def conv_shapes(func: str, x, weight, bias, stride, padding):
     C_out, C_in, kH, kW = weight.shape
     require(x.shape[1] == C_in, func, "x and weight must have the same number of input channels "
             "(x.shape[1] == weight.shape[1])", f"x.shape={x.shape}, weight.shape={weight.shape}")
-    if bias is not None:
-        check_array(func, "bias", bias, 1, "(C_out,)")
-        check_same_dtype(func, "bias", bias, x)
-        require(bias.shape == (C_out,), func, "bias must have shape (C_out,) = (weight.shape[0],)",
-                f"bias.shape={bias.shape}, weight.shape={weight.shape}")
+    check_bias(func, bias, x, weight, "C_out")
     N, _, H, W, kH, kW, H_out, W_out = window_shapes(func, x, (kH, kW), stride, padding)
     return N, C_in, H, W, C_out, kH, kW, H_out, W_out
 

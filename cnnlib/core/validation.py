@@ -81,3 +81,13 @@ def check_dtype(func: str, name: str, value) -> np.dtype:
         return np.dtype(value)
     except TypeError:
         fail(func, f"{name} must be a NumPy dtype such as np.float32 or 'float64'", f"{name}={value!r}", TypeError)
+
+
+def check_bias(func: str, bias, x, weight, size: str) -> None:
+    """``bias`` is None, or a 1-D array of x's dtype with one entry per output (``weight.shape[0]``)."""
+    if bias is None:
+        return
+    check_array(func, "bias", bias, 1, f"({size},)")
+    check_same_dtype(func, "bias", bias, x)
+    require(bias.shape == (weight.shape[0],), func, f"bias must have shape ({size},) = (weight.shape[0],)",
+            f"bias.shape={bias.shape}, weight.shape={weight.shape}")

@@ -361,9 +361,14 @@ def _not_found(dataset, func, missing, roots, download, errors, notes, path_hint
         files = f"{', '.join(n + '.gz' for n in missing)} (or uncompressed, without .gz)"
     lines = [f"{func}: {spec.title} files not found: {files}.", "Looked in:"]
     for root, origin, subs in roots:
-        state = "" if root.is_dir() else ", a file, not a folder" if root.exists() else ", does not exist"
-        if root.is_dir() and not os.access(root, os.R_OK | os.X_OK):
+        if not root.exists():
+            state = ", does not exist"
+        elif not root.is_dir():
+            state = ", a file, not a folder"
+        elif not os.access(root, os.R_OK | os.X_OK):
             state = ", not readable: check its permissions"
+        else:
+            state = ""
         where = f"  {root} ({origin}{state})"
         lines.append(where + (f" and its subfolders {', '.join(s + '/' for s in subs)}" if subs else ""))
     if not any(origin == "CNNLIB_DATA" for _, origin, _ in roots):

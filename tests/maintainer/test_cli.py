@@ -229,20 +229,20 @@ def test_progress_prints_the_autograder_table():
     ({"name": "cosine", "interval": "step", "warmup_steps": 3}, "CosineLR"),
 ])
 def test_every_scheduler_and_optimizer_of_a_config_can_be_built(scheduler, expected):
-    from cnnlib.runs import model_for as build_model, optimizer_for as build_optimizer, scheduler_for as build_scheduler
+    from cnnlib.runs import model_for, optimizer_for, scheduler_for
     from cnnlib.config import config_from_dict
     for optimizer in ("sgd", "adam", "adamw"):
         config = config_from_dict({"model": "small_cnn", "epochs": 3, "optimizer": optimizer, "lr": 0.02,
                                    "scheduler": scheduler, "momentum": 0.9 if optimizer == "sgd" else 0.0})
-        model = build_model(config, np.random.default_rng(0))
-        opt = build_optimizer(config, model)
+        model = model_for(config, np.random.default_rng(0))
+        opt = optimizer_for(config, model)
         assert type(opt).__name__.lower() == optimizer and opt.lr == pytest.approx(0.02)
-        sched = build_scheduler(config, opt, steps_per_epoch=10)
+        sched = scheduler_for(config, opt, steps_per_epoch=10)
         assert type(sched).__name__ == expected if isinstance(expected, str) else sched is None
         if scheduler and scheduler["name"] == "cosine":
             assert sched.total_steps == (30 if scheduler.get("interval") == "step" else 3)
-    with pytest.raises(ValueError, match="did you mean 'lenet'"):
-        build_model(config_from_dict({"model": "lenett"}), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="did you mean 'lenet'"):  # the config refuses it before any model
+        model_for(config_from_dict({"model": "lenett"}), np.random.default_rng(0))
 
 
 # ----------------------------------------------------------------------------
@@ -264,10 +264,10 @@ def no_data(tmp_path, monkeypatch):
 def _checkpoint(path, dataset, model="small_cnn"):
     """An untrained model's checkpoint whose config names ``dataset`` (3 test images)."""
     from cnnlib.checkpoint import save_checkpoint
-    from cnnlib.runs import model_for as build_model
+    from cnnlib.runs import model_for
     from cnnlib.config import config_from_dict
     config = config_from_dict({"model": model, "dataset": dataset, "test_samples": 3})
-    return save_checkpoint(path, build_model(config, np.random.default_rng(0)), config=config.to_dict())
+    return save_checkpoint(path, model_for(config, np.random.default_rng(0)), config=config.to_dict())
 
 
 def _idx(array: np.ndarray) -> bytes:
