@@ -28,6 +28,7 @@ class Exercise:
     chapter: int
     module: str  # cnnlib.<module> holds the stub, solutions.<module> the reference
     description: str
+    uses: tuple = ()  # exercises it calls (through cnnlib.ops): graded with their reference, so verdicts stay apart
 
     @property
     def pytorch(self) -> str:
@@ -51,6 +52,7 @@ CHAPTERS = {
     7: "Batch normalization and dropout",
     8: "Training a CNN on full MNIST",
     9: "Looking inside the network",
+    10: "Initialization and debugging a network",
 }
 
 EXERCISES = [
@@ -85,6 +87,11 @@ EXERCISES = [
     Exercise("7.5", "dropout_forward", 7, "dropout", "inverted dropout"),
     Exercise("7.6", "dropout_backward", 7, "dropout", "gradient of dropout"),
     Exercise("7.7", "spatial_dropout_forward", 7, "dropout", "dropout of whole channels"),
+    Exercise("10.1", "fan_in_and_fan_out", 10, "initialization", "the fans of a linear or convolution weight"),
+    Exercise("10.2", "kaiming_normal", 10, "initialization", "He initialization, for ReLU networks"),
+    Exercise("10.3", "xavier_uniform", 10, "initialization", "Glorot initialization, for tanh or linear layers"),
+    Exercise("10.4", "network_gradient_errors", 10, "debugging",
+             "a whole network's backward pass against finite differences", uses=("numerical_gradient",)),
 ]
 
 # The PyTorch function (or class) each exercise mirrors; F is torch.nn.functional.
@@ -103,6 +110,8 @@ PYTORCH_NAMES = {
     "spatial_batchnorm_forward": "F.batch_norm (nn.BatchNorm2d)",
     "spatial_batchnorm_backward": "autograd through F.batch_norm", "dropout_forward": "F.dropout",
     "dropout_backward": "autograd through F.dropout", "spatial_dropout_forward": "F.dropout2d",
+    "fan_in_and_fan_out": "torch.nn.init._calculate_fan_in_and_fan_out", "kaiming_normal": "torch.nn.init.kaiming_normal_",
+    "xavier_uniform": "torch.nn.init.xavier_uniform_", "network_gradient_errors": "torch.autograd.gradcheck",
 }
 
 _BY_KEY = {**{e.id: e for e in EXERCISES}, **{e.name: e for e in EXERCISES}}

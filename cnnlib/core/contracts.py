@@ -237,3 +237,64 @@ def check_gradient_dout(func: str, f, x, dout) -> None:
     shape = np.shape(f(x))
     require(dout.shape == shape, func, "dout must be a number or an array of f(x)'s shape",
             f"dout.shape={dout.shape}, f(x).shape={shape}")
+
+
+# ---------------------------------------------------------------------------- initialization and debugging (chapter 10)
+
+NONLINEARITIES = ("linear", "relu", "leaky_relu")  # what kaiming_normal's gain is derived for
+FAN_MODES = ("fan_in", "fan_out")
+
+
+def weight_shape(func: str, shape) -> tuple[int, ...]:
+    """A weight's shape: (out, in) of a linear layer or (C_out, C_in, kH, kW, ...) of a convolution."""
+    require(isinstance(shape, (tuple, list)) and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                                                     for s in shape), func,
+            "shape must be a tuple of ints, e.g. (C_out, C_in, kH, kW)", f"shape={shape!r}", TypeError)
+    require(len(shape) >= 2, func, "shape must have at least 2 axes (out, in, ...): fans are undefined for fewer",
+            f"shape={tuple(shape)!r}")
+    require(all(s >= 1 for s in shape), func, "every axis of shape must be >= 1", f"shape={tuple(shape)!r}")
+    return tuple(int(s) for s in shape)
+
+
+def init_args(func: str, shape, rng, dtype) -> tuple[tuple[int, ...], np.dtype]:
+    """Validate the arguments every initializer shares; return (shape, dtype)."""
+    shape = weight_shape(func, shape)
+    require(isinstance(rng, np.random.Generator), func, "rng must be a np.random.Generator "
+            "(np.random.default_rng(seed)): the same seed must give the same weights",
+            f"rng of type {type(rng).__name__}", TypeError)
+    dtype = np.dtype(dtype)
+    require(np.issubdtype(dtype, np.floating), func, "dtype must be a floating dtype (float32 or float64)",
+            f"dtype={dtype}", TypeError)
+    return shape, dtype
+
+
+def kaiming_args(func: str, a, mode: str, nonlinearity: str) -> None:
+    require(isinstance(a, (int, float, np.floating)) and not isinstance(a, bool) and a >= 0, func,
+            "a (the negative slope of leaky ReLU) must be a number >= 0", f"a={a!r}")
+    require(mode in FAN_MODES, func, f"mode must be one of {FAN_MODES}", f"mode={mode!r}")
+    require(nonlinearity in NONLINEARITIES, func, f"nonlinearity must be one of {NONLINEARITIES}",
+            f"nonlinearity={nonlinearity!r}")
+
+
+def gain_arg(func: str, gain) -> float:
+    require(isinstance(gain, (int, float, np.floating)) and not isinstance(gain, bool) and gain > 0, func,
+            "gain must be a positive number", f"gain={gain!r}")
+    return float(gain)
+
+
+def network_check_args(func: str, loss, params, grads, h) -> None:
+    """``loss`` a callable; ``params`` and ``grads`` dicts of float arrays with the same keys and shapes."""
+    require(callable(loss), func, "loss must be callable: loss() returns the scalar loss",
+            f"loss of type {type(loss).__name__}", TypeError)
+    for name, d in (("params", params), ("grads", grads)):
+        require(isinstance(d, dict), func, f"{name} must be a dict of arrays by name", f"{name} of type "
+                f"{type(d).__name__}", TypeError)
+    require(params.keys() == grads.keys(), func, "params and grads must have the same keys",
+            f"params: {sorted(params)}, grads: {sorted(grads)}")
+    for key in params:
+        check_array(func, f"params[{key!r}]", params[key], floating=True)
+        check_array(func, f"grads[{key!r}]", grads[key], floating=True)
+        require(params[key].shape == grads[key].shape, func, "each gradient must have its parameter's shape",
+                f"params[{key!r}].shape={params[key].shape}, grads[{key!r}].shape={grads[key].shape}")
+    require(isinstance(h, (int, float, np.floating)) and not isinstance(h, bool) and h > 0, func,
+            "h must be a positive number", f"h={h!r}")

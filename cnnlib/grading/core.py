@@ -212,7 +212,7 @@ def grade(exercise_name: str, impl=None) -> Result:
     problem = file_problem(ex)
     if problem:
         return Result(ex.name, "broken", 0, len(checks), "", problem)
-    with Sandbox() as box:
+    with Sandbox(reference=ex.uses) as box:
         box.deadline = time.monotonic() + TIME_LIMIT
         try:
             box.load(ex.module)

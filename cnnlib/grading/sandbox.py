@@ -145,9 +145,13 @@ def _context():
 
 
 class Sandbox:
-    """A worker process that runs one exercise's learner code; ``with Sandbox() as box: ...``."""
+    """A worker process that runs one exercise's learner code; ``with Sandbox() as box: ...``.
 
-    def __init__(self):
+    ``reference`` names exercises that run their reference in the worker whatever the
+    switch says: those the exercise under test calls (``Exercise.uses``).
+    """
+
+    def __init__(self, reference=()):
         self._callbacks: dict = {}
         self._printed = b""
         self._printed_bytes = 0
@@ -157,7 +161,8 @@ class Sandbox:
         self._output, out_w = ctx.Pipe(duplex=False)
         from .worker import main
         self._process = ctx.Process(target=main, daemon=True,
-                                    args=(child, out_w, MEMORY_LIMIT, [e.name for e in solutions_in_use()]))
+                                    args=(child, out_w, MEMORY_LIMIT,
+                                          [e.name for e in solutions_in_use()] + list(reference)))
         self._process.start()
         child.close()
         out_w.close()
