@@ -145,11 +145,47 @@ assert np.allclose(new_param, [0.905, -2.04]) and np.allclose(velocity, [0.5, 1.
 # divided by that factor. On the first step $\hat m = g$, $\hat v = g^2$ and the step is
 # $\eta\, g / |g| = \eta\,\operatorname{sign}(g)$: every parameter moves by $\eta$.
 #
-# **Why it works.** $\hat m / \sqrt{\hat v}$ is a signal-to-noise ratio per parameter, of
-# size at most about 1, whatever the scale of the gradient: multiplying the loss by 1000
-# changes nothing (apart from $\epsilon$). Each parameter gets its own effective step
-# size: small where the gradient is noisy, close to $\eta$ where it is consistent. That is
-# why one learning rate (1e-3) works for many networks.
+# **Why it works.** $\hat m / \sqrt{\hat v}$ is a signal-to-noise ratio per parameter: an
+# average of the gradient over the average of its square, so the scale of the gradient
+# cancels: multiplying the loss by 1000 changes nothing (apart from $\epsilon$). For a
+# steady gradient the ratio is 1 and for a noisy one it is smaller, so typically
+# $|\Delta\theta| \lesssim \eta$. Each parameter gets its own effective step size: small
+# where the gradient is noisy, close to $\eta$ where it is consistent. That is why one
+# learning rate (1e-3) works for many networks.
+#
+# It is not a hard limit, though. Kingma and Ba (2015, section 2.1) bound the step by
+# $|\Delta\theta| \le \eta\,(1 - \beta_1)/\sqrt{1 - \beta_2}$ when
+# $1 - \beta_1 > \sqrt{1 - \beta_2}$, and by $\eta$ otherwise. The defaults are in the
+# first case ($0.1 > \sqrt{0.001} \approx 0.032$): a gradient that was 0 for a long time
+# and then is not (a *sparse* gradient) enters $m$ with weight 0.1 but $v$ with weight only
+# 0.001, and the step reaches $0.1/\sqrt{0.001} \approx 3.16\,\eta$. The cell computes
+# $\hat m / \sqrt{\hat v}$ after 5,000 steps of three kinds of gradient, from the
+# unrolled averages.
+
+# %%
+beta1, beta2, t = 0.9, 0.999, 5000
+age = np.arange(t)[::-1]                                 # t - s for s = 1..t
+
+
+def adam_ratio(g):
+    """m_hat / sqrt(v_hat) after the gradients g[0], ..., g[t-1] of one parameter (epsilon left out)."""
+    m_hat = (1 - beta1) * np.sum(beta1 ** age * g) / (1 - beta1 ** t)
+    v_hat = (1 - beta2) * np.sum(beta2 ** age * g ** 2) / (1 - beta2 ** t)
+    return m_hat / np.sqrt(v_hat)
+
+
+sparse = np.zeros(t)
+sparse[-1] = 5.0                                         # zero for 4,999 steps, then 5
+kinds = {"steady (always 3)": np.full(t, 3.0),
+         "noisy (mean 1, std 1)": 1.0 + np.random.default_rng(0).standard_normal(t),
+         "sparse (0, then 5)": sparse}
+ratios = {name: adam_ratio(g) for name, g in kinds.items()}
+for name, r in ratios.items():
+    print(f"{name:22} step = {r:.2f} * lr")
+bound = (1 - beta1) / np.sqrt(1 - beta2)
+print(f"Kingma and Ba's bound (1 - beta1) / sqrt(1 - beta2) = {bound:.2f}")
+assert abs(ratios["steady (always 3)"] - 1) < 1e-9 and abs(ratios["noisy (mean 1, std 1)"]) < 1
+assert 3.1 < ratios["sparse (0, then 5)"] <= bound and abs(bound - 3.16) < 0.01
 #
 # `torch.optim.Adam`'s `weight_decay` is the L2 term of SGD, added to the gradient before
 # the moments: $g \leftarrow g + \lambda\theta$.
