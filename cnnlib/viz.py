@@ -6,8 +6,9 @@ PNG when given ``path=``. In a notebook, end the cell with ``plt.show()``.
 The computations behind the pictures are plain functions here too, so the
 widgets (``cnnlib.widgets``) and the tests use them without drawing:
 ``activations`` (run the layers up to an index), ``predict_proba``,
-``saliency_map`` (the gradient of a class score with respect to the input,
-through the model's own backward passes), ``confusion_matrix`` and
+``saliency_map`` (the signed gradient of a class score with respect to the
+input, through the model's own backward passes), ``gradient_x_input`` and
+``smoothgrad`` (two variants of it), ``confusion_matrix`` and
 ``most_confident_mistakes``.
 
 A "model" is a ``Sequential`` (anything with a ``layers`` list whose items
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .core.validation import check_array, require
+from .core.validation import check_array, check_int, require
 
 # Diverging colours for signed values (filters, kernels): red > 0, blue < 0, white 0.
 SIGNED_CMAP = "RdBu_r"
@@ -155,12 +156,15 @@ def predict_proba(model, images, batch_size: int = 500) -> np.ndarray:
 
 
 def saliency_map(model, image, target: int) -> np.ndarray:
-    """Gradient of the score (logit) of class ``target`` with respect to the input image.
+    """Gradient of the score (logit) of class ``target`` with respect to the input image, signed.
 
     One forward and one backward pass of the model itself, in eval mode: the
     upstream gradient is 1 at the target logit and 0 elsewhere, so ``dx`` is
     d score / d pixel. Large magnitudes mark pixels whose change would move
-    the score most. (The backward pass overwrites the layers' ``grads``.)
+    the score most; the sign says which way: > 0 where a brighter pixel (more
+    ink, on MNIST) raises the score, < 0 where it lowers it. Take ``np.abs``
+    for the classic saliency map. (The backward pass overwrites the layers'
+    ``grads``.)
 
     Parameters
     ----------
@@ -183,6 +187,68 @@ def saliency_map(model, image, target: int) -> np.ndarray:
         dscores[0, target] = 1
         dx = model.backward(dscores)  # (1, C_in, H, W)
     return dx[0].reshape(image.shape).copy()
+
+
+def gradient_x_input(model, image, target: int) -> np.ndarray:
+    """Gradient times input, ``image * saliency_map(model, image, target)``, same shape as ``image``.
+
+    Each pixel's first-order share of the score: where the image is 0 (blank
+    paper) it is 0, whatever the gradient, so it shows how the ink that *is*
+    there counts for (> 0) or against (< 0) class ``target``.
+    """
+    grad = saliency_map(model, image, target)
+    return image.astype(grad.dtype, copy=False) * grad
+
+
+def _is_real(value) -> bool:
+    """A finite real number (not a bool)."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _check_rng(func: str, rng) -> np.random.Generator:
+    ok = isinstance(rng, np.random.Generator) or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool))
+    require(ok, func, "rng must be a np.random.Generator or an int seed", f"rng of type {type(rng).__name__}",
+            TypeError)
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def smoothgrad(model, image, target: int, *, n: int = 50, sigma: float = 0.15, rng=0) -> np.ndarray:
+    """SmoothGrad (Smilkov et al., 2017): the gradient averaged over ``n`` noisy copies of the image.
+
+    ``mean_i saliency_map(model, image + sigma * z_i, target)`` with ``z_i`` standard
+    normal noise. The gradient of a ReLU network jumps from pixel to pixel; the
+    average keeps what holds in a neighbourhood of the image. ``sigma=0`` gives
+    ``saliency_map`` exactly.
+
+    Parameters
+    ----------
+    image : ndarray, shape (C_in, H, W) or (H, W)
+    target : int
+        Class index.
+    n : int
+        >= 1, the number of noisy copies.
+    sigma : float
+        >= 0, the standard deviation of the noise, in pixel units (MNIST pixels are in [0, 1]).
+    rng : np.random.Generator or int seed
+        The noise's generator (seeded by default, so the map is reproducible).
+
+    Returns
+    -------
+    ndarray, same shape as ``image``
+    """
+    n = check_int("smoothgrad", "n", n, 1)
+    require(_is_real(sigma) and sigma >= 0, "smoothgrad", "sigma must be a number >= 0", f"sigma={sigma!r}")
+    rng = _check_rng("smoothgrad", rng)
+    check_array("smoothgrad", "image", image, floating=True)
+    total = np.zeros(image.shape, np.float64)
+    for _ in range(n):
+        noisy = image + (sigma * rng.standard_normal(image.shape)).astype(image.dtype)
+        total += saliency_map(model, noisy, target)
+    return (total / n).astype(image.dtype)
+
+
+SALIENCY_METHODS = {"gradient": saliency_map, "gradient_x_input": gradient_x_input, "smoothgrad": smoothgrad}
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
@@ -313,7 +379,7 @@ def conv_filters(model_or_weight, layer: int | None = None, func: str = "conv_fi
 
 
 def plot_filters(model_or_weight, layer: int | None = None, *, channel: int | None = None,
-                 max_filters: int = 64, cols: int = 8, path=None):
+                 max_filters: int = 64, cols: int = 8, vmax: float | None = None, path=None):
     """A grid of the learned filters of a conv layer.
 
     Parameters
@@ -327,6 +393,10 @@ def plot_filters(model_or_weight, layer: int | None = None, *, channel: int | No
         and any other layer shows input channel 0.
     max_filters : int
         Show at most this many filters (the first ones).
+    vmax : float, optional
+        > 0, the end of the colour scale, -vmax (blue) to vmax (red); by default
+        the largest |weight| shown. Pass the same value to compare two layers
+        (e.g. before and after training) on one scale.
 
     Single channels share one colour scale (red positive, blue negative), so
     strong and weak filters can be compared.
@@ -338,10 +408,12 @@ def plot_filters(model_or_weight, layer: int | None = None, *, channel: int | No
         channel = 0 if channel is None else channel
         require(isinstance(channel, (int, np.integer)) and 0 <= channel < C_in, "plot_filters",
                 f"channel must be an input channel in 0..{C_in - 1}", f"channel={channel!r}")
+    require(vmax is None or (_is_real(vmax) and vmax > 0), "plot_filters", "vmax must be a number > 0 (or None)",
+            f"vmax={vmax!r}")
     n = min(C_out, max_filters)
     rows, cols = _grid(n, cols)
     fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols + 0.8, 1.1 * rows + 0.7), squeeze=False)
-    if not rgb:
+    if not rgb and vmax is None:
         vmax = float(np.abs(weight[:n, channel]).max()) or 1.0  # one symmetric scale for all
     for k, ax in enumerate(axes.flat):
         _bare(ax)
@@ -494,36 +566,55 @@ def plot_misclassified(model, images, labels, *, n: int = 12, cols: int = 6, pro
     return _finish(fig, path)
 
 
-def plot_saliency(model, images, targets=None, *, path=None):
-    """Images with their saliency maps |d score / d pixel| (largest over channels) below them.
+def plot_saliency(model, images, targets=None, *, method: str = "gradient", signed: bool = False, path=None):
+    """Images with their saliency maps below them.
 
     Parameters
     ----------
     images : ndarray, shape (N, C_in, H, W) (a few images) or one image (C_in, H, W)
     targets : list of int, optional
         The class whose score is differentiated, per image (default: the predicted class).
+    method : "gradient" (``saliency_map``), "gradient_x_input" or "smoothgrad"
+        (with its defaults), see ``SALIENCY_METHODS``.
+    signed : bool
+        False: |map| (largest over channels), each map on its own scale, black
+        to white. True: the signed map (summed over channels) on a diverging
+        scale centred at 0 and shared by all maps: red where more ink (a brighter
+        pixel) raises the class score, blue where it lowers it.
     """
     images = check_array("plot_saliency", "images", images)
     if images.ndim == 3:
         images = images[None]
     require(images.ndim == 4, "plot_saliency", "images must be (N, C_in, H, W) or one image (C_in, H, W)",
             f"images.shape={images.shape}")
+    require(method in SALIENCY_METHODS, "plot_saliency", f"method must be one of {sorted(SALIENCY_METHODS)}",
+            f"method={method!r}")
     probs = predict_proba(model, images)
     if targets is None:
         targets = probs.argmax(axis=1)
     require(len(targets) == len(images), "plot_saliency", "targets must have one class per image",
             f"len(targets)={len(targets)}, len(images)={len(images)}")
+    maps = [SALIENCY_METHODS[method](model, image, int(target)) for image, target in zip(images, targets)]
+    maps = [m.sum(axis=0) if signed else np.abs(m).max(axis=0) for m in maps]  # (H, W) each
+    vmax = max(float(np.abs(m).max()) for m in maps) or 1.0  # one symmetric scale for the signed maps
     n = len(images)
-    fig, axes = plt.subplots(2, n, figsize=(1.6 * n + 0.6, 3.8), squeeze=False)
-    for i, (image, target) in enumerate(zip(images, targets)):
-        grad = saliency_map(model, image, int(target))
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n + (1.4 if signed else 0.6), 3.8), squeeze=False)
+    for i, (image, target, m) in enumerate(zip(images, targets, maps)):
         _show_image(axes[0, i], image)
         axes[0, i].set_title(f"class {target}\np = {probs[i, target]:.2f}", fontsize=8)
-        axes[1, i].imshow(np.abs(grad).max(axis=0), cmap="hot")
+        if signed:
+            im = axes[1, i].imshow(m, cmap=SIGNED_CMAP, vmin=-vmax, vmax=vmax)
+        else:
+            axes[1, i].imshow(m, cmap="hot")
         _bare(axes[1, i])
+    what = {"gradient": "d score / d pixel", "gradient_x_input": "pixel * d score / d pixel",
+            "smoothgrad": "SmoothGrad"}[method]
     axes[0, 0].set_ylabel("image", fontsize=8)
-    axes[1, 0].set_ylabel("|d score / d pixel|", fontsize=8)
-    fig.suptitle("Saliency: where a small change moves the class score most", fontsize=10)
+    axes[1, 0].set_ylabel(what if signed else f"|{what}|", fontsize=8)
+    fig.suptitle("Saliency: red = more ink raises the class score, blue = lowers it" if signed else
+                 "Saliency: where a small change moves the class score most", fontsize=10)
     fig.tight_layout()
     fig.subplots_adjust(hspace=0.3)  # keep each map apart from the image above it
+    if signed:  # beside both rows, so that the maps stay as wide as the images above them
+        fig.colorbar(im, ax=axes, shrink=0.45, anchor=(0.0, 0.05), label=what)
     return _finish(fig, path)

@@ -247,6 +247,17 @@ def test_plot_filters_shows_one_panel_per_filter(model, tmp_path):
     assert "input channel 2 of 8" in fig._suptitle.get_text()
 
 
+def test_plot_filters_takes_a_shared_colour_scale(model):
+    weight = model.layers[0].params["weight"]
+    fig = viz.plot_filters(model, vmax=2.5)
+    assert {ax.images[0].get_clim() for ax in _image_axes(fig)} == {(-2.5, 2.5)}
+    lim = float(np.abs(weight).max())
+    assert _image_axes(viz.plot_filters(model))[0].images[0].get_clim() == pytest.approx((-lim, lim))
+    for bad in (0, -1.0, float("nan"), "1", True):
+        with pytest.raises(ValueError, match=r"plot_filters: vmax must be a number > 0 \(or None\)"):
+            viz.plot_filters(model, vmax=bad)
+
+
 def test_plot_filters_shows_rgb_filters_in_colour():
     weight = np.random.default_rng(0).standard_normal((4, 3, 5, 5))
     panels = _image_axes(viz.plot_filters(weight))
@@ -319,3 +330,101 @@ def test_plot_saliency_shows_each_image_over_its_map(model, digits, tmp_path):
     assert panels[1].get_title().startswith("class 2")
     assert len(_image_axes(viz.plot_saliency(model, images[0]))) == 2
 
+
+
+# ----------------------------------------------------------------------------
+# signed saliency, gradient x input, SmoothGrad
+
+def _numerical_gradient(model, image, target, h=1e-6):
+    def score(img):
+        with viz.eval_mode(model):
+            return model.forward(img[None])[0, target]
+
+    numeric = np.zeros_like(image)
+    for idx in np.ndindex(image.shape):
+        plus, minus = image.copy(), image.copy()
+        plus[idx] += h
+        minus[idx] -= h
+        numeric[idx] = (score(plus) - score(minus)) / (2 * h)
+    return numeric
+
+
+def test_saliency_map_keeps_the_sign_of_the_gradient():
+    model = tiny()
+    image = np.random.default_rng(4).standard_normal((1, 6, 6))
+    numeric = _numerical_gradient(model, image, 1)
+    grad = viz.saliency_map(model, image, 1)
+    assert (numeric > 1e-3).any() and (numeric < -1e-3).any()  # both signs occur: the check can fail
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+    assert not np.allclose(grad, np.abs(grad))
+
+
+def test_gradient_x_input_is_the_pixelwise_product():
+    model = tiny()
+    image = np.random.default_rng(5).standard_normal((1, 6, 6))
+    image[0, :2] = 0.0  # blank paper
+    gxi = viz.gradient_x_input(model, image, 3)
+    grad = viz.saliency_map(model, image, 3)
+    assert gxi.shape == image.shape
+    np.testing.assert_allclose(gxi, image * grad)
+    assert np.all(gxi[0, :2] == 0) and np.any(grad[0, :2] != 0)
+    # the sign is that of the gradient where the pixel is positive, the opposite where negative
+    assert np.all(np.sign(gxi) == np.sign(image) * np.sign(grad))
+    assert viz.gradient_x_input(model, image[0], 3).shape == (6, 6)
+
+
+def test_smoothgrad_with_no_noise_is_the_plain_gradient():
+    model = tiny()
+    image = np.random.default_rng(6).standard_normal((1, 6, 6))
+    np.testing.assert_allclose(viz.smoothgrad(model, image, 2, n=3, sigma=0.0), viz.saliency_map(model, image, 2),
+                               rtol=1e-12)
+    np.testing.assert_allclose(viz.smoothgrad(model, image, 2, n=3, sigma=1e-9),
+                               viz.saliency_map(model, image, 2), rtol=1e-5, atol=1e-8)
+
+
+def test_smoothgrad_is_the_mean_gradient_over_seeded_noisy_copies():
+    model = tiny()
+    image = np.random.default_rng(7).standard_normal((1, 6, 6))
+    sigma, n = 0.5, 4
+    noise = np.random.default_rng(11).standard_normal((n, *image.shape))
+    expected = np.mean([viz.saliency_map(model, image + sigma * z, 0) for z in noise], axis=0)
+    np.testing.assert_allclose(viz.smoothgrad(model, image, 0, n=n, sigma=sigma, rng=11), expected, rtol=1e-10)
+    np.testing.assert_allclose(viz.smoothgrad(model, image, 0, n=n, sigma=sigma,
+                                              rng=np.random.default_rng(11)), expected, rtol=1e-10)
+    assert not np.allclose(expected, viz.saliency_map(model, image, 0))  # the noise changes something
+    # the same seed, the same map
+    np.testing.assert_array_equal(viz.smoothgrad(model, image, 0, n=n, sigma=sigma),
+                                  viz.smoothgrad(model, image, 0, n=n, sigma=sigma))
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"n": 0}, ValueError, r"smoothgrad: n must be >= 1\. Received: n=0"),
+    ({"n": 2.5}, TypeError, r"smoothgrad: n must be an integer"),
+    ({"sigma": -0.1}, ValueError, r"smoothgrad: sigma must be a number >= 0\. Received: sigma=-0\.1"),
+    ({"sigma": "0.1"}, ValueError, r"sigma must be a number"),
+    ({"rng": "seed"}, TypeError, r"smoothgrad: rng must be a np\.random\.Generator or an int seed"),
+])
+def test_smoothgrad_checks_its_arguments(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        viz.smoothgrad(tiny(), np.zeros((1, 6, 6)), 0, **kwargs)
+
+
+def test_plot_saliency_signed_uses_one_diverging_scale_centred_at_zero(model, digits, tmp_path):
+    images, _ = digits
+    fig = viz.plot_saliency(model, images[:3], targets=[1, 2, 3], signed=True, path=tmp_path / "s.png")
+    assert is_png(tmp_path / "s.png")
+    maps = [ax.images[0] for ax in _image_axes(fig)[3:6]]  # row 0: the images, row 1: their maps
+    assert len(maps) == 3
+    np.testing.assert_allclose(maps[1].get_array(), viz.saliency_map(model, images[1], 2)[0], rtol=1e-6)
+    assert (maps[1].get_array() < 0).any() and (maps[1].get_array() > 0).any()  # the sign is kept
+    limits = {m.get_clim() for m in maps}
+    assert len(limits) == 1
+    low, high = limits.pop()
+    assert low == -high and high == pytest.approx(max(np.abs(m.get_array()).max() for m in maps))
+    assert maps[0].get_cmap().name == viz.SIGNED_CMAP
+    # the other methods
+    fig = viz.plot_saliency(model, images[:2], targets=[4, 5], method="gradient_x_input", signed=True)
+    np.testing.assert_allclose(_image_axes(fig)[3].images[0].get_array(),
+                               viz.gradient_x_input(model, images[1], 5)[0], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"plot_saliency: method must be one of .*method='guided'"):
+        viz.plot_saliency(model, images[:1], method="guided")

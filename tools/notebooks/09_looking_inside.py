@@ -98,19 +98,87 @@ assert convs == [0, 3] and len(model.layers) == 10
 # $$a_o[i, j] = b_o + \sum_{u=0}^{2} \sum_{v=0}^{2} w_{o,0,u,v}\; x_\text{pad}[i + u,\, j + v],$$
 #
 # so it is large where the $3 \times 3$ patch of the digit *looks like* the filter: a
-# dot product between the filter and the patch. Drawn on one colour scale (red positive,
-# blue negative), many learned filters resemble the hand-made ones of chapter 01: a
-# positive side next to a negative side is an edge detector (like Sobel), for edges in
-# the direction across the two sides; an all-positive filter is a blur; a centre of one
-# sign surrounded by the other detects spots and thin strokes. Nobody designed them: they
-# came out of gradient descent on 60,000 digits. A few filters may have all small
-# weights: they contribute little.
+# dot product between the filter and the patch. A filter with a positive side next to a
+# negative side is an edge detector, like the Sobel kernels of chapter 01; an
+# all-positive one is a blur.
+#
+# Do the learned filters look like that? To tell what training made from what chance
+# put there, we draw the filters twice: first as they were before the first step of
+# chapter 08 (the same network, `lenet(seed=0, relu_after_pool=True)`, freshly
+# initialised: the very weights chapter 08 started from), then after training, both on
+# one colour scale (red positive, blue negative, white 0).
 
 # %%
-viz.plot_filters(model, convs[0])
+initial = lenet(seed=0, relu_after_pool=True)  # chapter 08's network before its first step
+scale = max(float(np.abs(net.layers[convs[0]].params["weight"]).max()) for net in (initial, model))
+fig = viz.plot_filters(initial, convs[0], vmax=scale)
+fig.suptitle("Before training: the random filters of layer 0 that chapter 08 started from (3x3)", fontsize=10)
+plt.show()
+fig = viz.plot_filters(model, convs[0], vmax=scale)
+fig.suptitle("After training: the same 32 filters of layer 0 (3x3), on the same colour scale", fontsize=10)
 plt.show()
 
 # %% [markdown]
+# Put side by side, filter by filter, the two grids tell a plainer story than "the
+# network learned edge detectors". Most trained filters are still recognisably the
+# random pattern they started from, with the same signs in mostly the same places, and
+# stronger (about one and a half times larger, in the median). In a
+# quarter of them training pushed one side clearly positive and the opposite side
+# clearly negative: edge detectors, for horizontal edges (filters 2, 4, 16 and 24), a
+# vertical one (7) and diagonal ones (3, 19, 20); in five of these eight (2, 3, 4, 19,
+# 20) the edge was already there, fainter, in the random start. None became a blur (all
+# weights of one sign), and four (6, 14, 23, 29) look exactly as they started: they
+# answer the digits with small values, so they received almost no gradient.
+#
+# The cell measures this, for each filter: how much it grew (the ratio of the norms,
+# trained over initial), how similar its pattern stayed (the cosine of the angle between
+# the two $3 \times 3$ arrays, 1 for the same pattern) and how edge-like it is (the
+# largest $|\cos|$ with the four Sobel kernels: horizontal, vertical and the two
+# diagonals). It counts as an edge detector when that cosine is at least 0.8; random
+# $3 \times 3$ filters get there about 2 % of the time.
+
+# %% tags=["nbval-ignore-output"]
+def unit(w):
+    """Each (3, 3) filter scaled to norm 1, flattened: (n, 9)."""
+    w = w.reshape(len(w), -1).astype(np.float64)
+    return w / np.linalg.norm(w, axis=1, keepdims=True)
+
+
+sobel_y = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
+sobel_diag = np.array([[-2, -1, 0], [-1, 0, 1], [0, 1, 2]])
+edges = unit(np.stack([sobel_y, sobel_y.T, sobel_diag, np.fliplr(sobel_diag)]))  # (4, 9)
+before = initial.layers[convs[0]].params["weight"][:, 0]                        # (32, 3, 3)
+after = model.layers[convs[0]].params["weight"][:, 0]                           # (32, 3, 3)
+growth = np.linalg.norm(after.reshape(32, -1), axis=1) / np.linalg.norm(before.reshape(32, -1), axis=1)
+same_pattern = np.sum(unit(after) * unit(before), axis=1)                       # cosine, (32,)
+edge_before = np.abs(unit(before) @ edges.T).max(axis=1)                        # (32,)
+edge_after = np.abs(unit(after) @ edges.T).max(axis=1)
+unchanged = np.flatnonzero(np.linalg.norm((after - before).reshape(32, -1), axis=1)
+                           < 0.1 * np.linalg.norm(before.reshape(32, -1), axis=1))
+random_edges = np.abs(unit(np.random.default_rng(0).standard_normal((100_000, 3, 3))) @ edges.T).max(axis=1)
+print(f"growth of the filters (norm after / before): median {np.median(growth):.2f}, "
+      f"range {growth.min():.2f} to {growth.max():.2f}")
+print(f"cosine between a trained filter and its start: median {np.median(same_pattern):.2f}, "
+      f"lowest {same_pattern.min():.2f}")
+print(f"edge detectors (|cos| >= 0.8 with a Sobel kernel): {np.sum(edge_before >= 0.8)} of 32 before training, "
+      f"{np.sum(edge_after >= 0.8)} of 32 after: filters {np.flatnonzero(edge_after >= 0.8).tolist()}")
+print(f"random 3x3 filters that count as edge detectors: {np.mean(random_edges >= 0.8):.1%}")
+print(f"filters that changed by less than 10 %: {unchanged.tolist()}")
+assert np.median(same_pattern) > 0.7 and np.median(growth) > 1.1, "most filters: their start, grown"
+assert np.sum(edge_before >= 0.8) < np.sum(edge_after >= 0.8) <= 12, "a minority became edge detectors"
+assert np.mean(random_edges >= 0.8) < 0.05
+assert not np.any(np.all(after > 0, axis=(1, 2)) | np.all(after < 0, axis=(1, 2))), "no blur"
+if CHECKPOINT.exists():  # the filters the text names are those of chapter 08's network
+    named_edges, named_unchanged = {2, 3, 4, 7, 16, 19, 20, 24}, {6, 14, 23, 29}
+    assert len(named_edges & set(np.flatnonzero(edge_after >= 0.8))) >= 6, np.flatnonzero(edge_after >= 0.8)
+    assert named_unchanged <= set(unchanged), unchanged
+
+# %% [markdown]
+# So the first layer of this small network, after 3 epochs, is mostly its random start
+# made stronger, with a minority of filters that became edge detectors. Those few are
+# what the edge-detector story is about; the rest still work, as random projections of
+# each patch whose usefulness the second layer decides.
+#
 # The second conv layer has 64 filters of shape $(32, 3, 3)$: each looks at all 32 channels
 # of the first layer at once, so one filter is 32 small patches, one per input channel.
 # These are hard to read as pictures, because their inputs are not pixels but the feature
@@ -237,7 +305,8 @@ plt.show()
 # $$s_k(x + \varepsilon d) \approx s_k(x) + \varepsilon\, \langle \nabla_x s_k(x),\, d \rangle .$$
 #
 # The **saliency map** is $S[i, j] = \max_c \left|\partial s_k / \partial x_{c,i,j}\right|$:
-# bright pixels are those the score is most sensitive to (Simonyan et al., 2014).
+# bright pixels are those the score is most sensitive to (Simonyan et al., 2014). The
+# absolute value throws the sign away; we look at the signed gradient further down.
 #
 # Computing it needs no new code: it is backpropagation with a different upstream
 # gradient. Training sends $\partial L / \partial s$ down through the network; here we send
@@ -289,12 +358,122 @@ viz.plot_saliency(model, x_test[:8])
 plt.show()
 
 # %% [markdown]
-# The same digit asked about different classes: the gradient of the score of another class
-# shows where ink would have to be added or removed to make the digit look more like it.
+# **The sign.** $|\partial s_k / \partial x|$ says how much a pixel matters, not which
+# way. The gradient itself does: where $\partial s_k / \partial x_{i,j} > 0$, more ink
+# (a brighter pixel; MNIST ink is 1, paper 0) raises the score of class $k$; where it
+# is $< 0$, more ink lowers it, so on a stroke a negative gradient marks ink whose
+# removal would raise the score. `viz.plot_saliency(..., signed=True)` draws the gradient
+# on a diverging scale centred at 0 and shared by all panels: **red where more ink
+# raises the class score, blue where it lowers it**, white where it does not matter.
+#
+# Here is the same digit asked about four classes, the one it is predicted as and three
+# others.
 
 # %%
-viz.plot_saliency(model, np.repeat(digit[None], 4, axis=0), targets=[k, 1, 2, 9])
+asked = [k, 1, 2, 9]
+viz.plot_saliency(model, np.repeat(digit[None], 4, axis=0), targets=asked, signed=True)
 plt.show()
+
+# %% [markdown]
+# For the 7 it is predicted as, the strongest pixels are on the left half of the top
+# bar, in red: more ink there, a firmer bar, raises the score of 7. Just above and below
+# the bar the map turns blue: ink there, a thicker or doubled bar, would lower it. For
+# 1 the right half of the bar is blue: that ink speaks against a 1, and removing it
+# would raise the score of 1, while the slanted stroke is pale red. The maps of the
+# classes the digit is not are fainter (the largest value is about half that of 7)
+# and patchier, both colours mixed along the strokes. The cell checks these readings on
+# the pixels of the bar (rows 7 to 9 of the digit's ink).
+
+# %% tags=["nbval-ignore-output"]
+signed_maps = np.stack([viz.saliency_map(model, digit, c)[0] for c in asked])   # (4, 28, 28)
+ink = digit[0] > 0.5
+bar = np.zeros_like(ink)
+bar[7:10] = ink[7:10]                                                # the top bar of the 7
+left = np.arange(28) < 14                                            # columns 0..13
+for c, g in zip(asked, signed_maps):
+    print(f"class {c}: largest |gradient| {np.abs(g).max():.2f}; mean gradient on the bar: left half "
+          f"{g[bar & left].mean():+.2f}, right half {g[bar & ~left].mean():+.2f}")
+strength = np.abs(signed_maps).max(axis=(1, 2))
+assert asked[0] == 7 and strength[0] > 1.5 * strength[1:].max(), strength
+assert signed_maps[0][bar & left].mean() > 0 > signed_maps[1][bar & ~left].mean()
+assert np.unravel_index(np.abs(signed_maps[0]).argmax(), ink.shape)[0] in (7, 8, 9)  # strongest: on the bar
+
+# %% [markdown]
+# **Two refinements.** The gradient of a ReLU network jumps from pixel to pixel: it is
+# the slope of one linear piece, and the next piece, a small step away, can have another
+# slope. **SmoothGrad** (Smilkov et al., 2017) averages the gradient over $n$ noisy copies
+# of the image, $\frac{1}{n} \sum_i \nabla_x s_k(x + \sigma z_i)$ with $z_i$ standard normal
+# noise, and keeps what holds in a neighbourhood of the image:
+# `viz.smoothgrad(model, image, k, n=50, sigma=0.15, rng=0)` (seeded, so the picture is
+# reproducible; with $\sigma = 0$ it is the plain gradient). **Gradient times input**,
+# `viz.gradient_x_input(model, image, k)` $= x \odot \nabla_x s_k(x)$, is each pixel's
+# first-order share of the score: 0 on blank paper whatever the gradient there, so it
+# shows how the ink that *is* there counts for (red) or against (blue) the class.
+#
+# The three signed maps of the first four test digits, for their predicted classes,
+# each row on its own colour scale:
+
+# %%
+fig, axes = plt.subplots(4, 4, figsize=(8, 8.4))
+for col, (image, c) in enumerate(zip(x_test[:4], predictions[:4])):
+    maps = {"gradient": viz.saliency_map(model, image, int(c))[0],
+            "SmoothGrad": viz.smoothgrad(model, image, int(c))[0],
+            "gradient x input": viz.gradient_x_input(model, image, int(c))[0]}
+    axes[0, col].imshow(image[0], cmap="gray")
+    axes[0, col].set_title(f"class {c}", fontsize=9)
+    for row, (name, m) in enumerate(maps.items(), start=1):
+        lim = np.abs(m).max()
+        axes[row, col].imshow(m, cmap=viz.SIGNED_CMAP, vmin=-lim, vmax=lim)
+        if col == 0:
+            axes[row, col].set_ylabel(name, fontsize=9)
+for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.suptitle("Signed saliency: red = more ink raises the class score, blue = lowers it", fontsize=10)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The plain gradient and SmoothGrad show the same pattern: red on the strokes and blue
+# just beside them (clearest on the 1 and on the bar of the 7). Ink on the stroke
+# raises the score; ink next to it, a fatter or blurred stroke, lowers it. SmoothGrad is
+# only a little calmer here. Gradient times input is drawn on the ink alone, and there
+# it is mostly red: the ink of each digit counts for its class, with a few blue spots
+# where a piece of the stroke counts against it (on the lower left of the 2, inside the
+# left side of the 0). The cell measures these claims: the mean map on the ink and on
+# the blank ring of pixels next to it, how rough each map is (the mean jump between
+# neighbouring pixels, relative to the mean magnitude) and how the first-order shares
+# of gradient times input add up.
+
+# %% tags=["nbval-ignore-output"]
+def roughness(m):
+    """Mean jump between neighbouring pixels, relative to the mean magnitude."""
+    return (np.abs(np.diff(m, axis=0)).mean() + np.abs(np.diff(m, axis=1)).mean()) / np.abs(m).mean()
+
+
+def grow(mask):
+    """``mask`` and its 4 neighbours (one pixel wider)."""
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out
+
+
+for image, c in zip(x_test[:4], predictions[:4]):
+    plain, smooth = viz.saliency_map(model, image, int(c))[0], viz.smoothgrad(model, image, int(c))[0]
+    gxi = viz.gradient_x_input(model, image, int(c))[0]
+    ink, blank = image[0] > 0.5, image[0] == 0
+    ring = grow(ink) & blank                                             # blank pixels touching the ink
+    print(f"class {c}: mean on the ink / beside it: gradient {plain[ink].mean():+.2f} / {plain[ring].mean():+.2f}, "
+          f"SmoothGrad {smooth[ink].mean():+.2f} / {smooth[ring].mean():+.2f}; "
+          f"roughness {roughness(plain):.2f} and {roughness(smooth):.2f}")
+    print(f"          gradient x input: {gxi[gxi > 0].sum():.1f} for, {gxi[gxi < 0].sum():.1f} against, "
+          f"0 on all {blank.sum()} blank pixels")
+    assert plain[ink].mean() > 0 > plain[ring].mean() and smooth[ink].mean() > 0 > smooth[ring].mean()
+    assert roughness(smooth) < roughness(plain), "SmoothGrad is calmer"
+    assert np.all(gxi[blank] == 0) and gxi[gxi > 0].sum() > 2 * -gxi[gxi < 0].sum(), "mostly red, on the ink"
 
 # %% [markdown]
 # ## 4. Predictions and mistakes
@@ -366,20 +545,23 @@ assert np.trace(cm) == np.sum(predictions == y_test) and cm.sum() == len(y_test)
 #
 # - Load a checkpoint of a network you trained yourself (chapter 08, or
 #   `cnnlib train --config configs/mnist_small.yaml`) and compare its filters.
-# - Look at the filters of the *untrained* network, `lenet(seed=0, relu_after_pool=True)`:
-#   random noise. Everything you saw above was learned.
+# - Train longer (10 epochs in chapter 08) or with Adam, and compare the first-layer
+#   filters with their start again: do more of them become edge detectors?
 # - Saliency maps of misclassified digits: what did the network look at?
 # - Put a learned filter in the kernel playground, `widgets.kernel_playground(x_test[:20])`,
 #   by typing its nine numbers into the boxes.
 #
 # ## Summary
 #
-# - The first conv layer learns small edge, stroke and blur detectors, much like the
-#   hand-made kernels of chapter 01; deeper layers combine them into detectors of larger
+# - Compared with their random start, most first-layer filters of this network kept
+#   their pattern and grew; a minority became edge detectors like the Sobel kernels of
+#   chapter 01. Deeper layers combine the first layer's maps into detectors of larger
 #   parts of the digit, on coarser maps.
 # - `viz.activations(model, image, l)` runs the layers up to $l$: a feature map is just
 #   an intermediate array of the forward pass.
 # - A saliency map is one backward pass with upstream gradient $e_k$: the gradient of a
-#   class score with respect to the input pixels.
+#   class score with respect to the input pixels. Its sign says whether more ink raises
+#   (red) or lowers (blue) the score; SmoothGrad averages it over noisy copies, gradient
+#   times input keeps only the ink that is there.
 # - Predictions, the most confident mistakes and the confusion matrix show where the
 #   network is sure, where it fails, and which digits it confuses.
