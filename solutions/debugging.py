@@ -4,7 +4,7 @@ from __future__ import annotations
 from cnnlib.core.contracts import network_check_args
 from cnnlib.core.numeric import rel_error
 
-from .gradcheck import numerical_gradient
+from solutions.gradcheck import numerical_gradient
 
 
 def network_gradient_errors(loss, params: dict, grads: dict, h: float = 1e-5) -> dict[str, float]:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..core.validation import fail, require
+from ..exercises import reference
 
 INITS = ("pytorch", "he")
 
@@ -41,8 +42,8 @@ def _init_weights(shape, fan_in: int, init: str, rng, dtype, bias: bool):
         bound = 1.0 / math.sqrt(fan_in)
         weight = rng.uniform(-bound, bound, size=shape)
         b = rng.uniform(-bound, bound, size=shape[0]) if bias else None
-    else:  # "he": keeps the variance of activations constant through ReLU layers
-        weight = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape)
+    else:  # "he": keeps the variance of activations constant through ReLU layers (chapter 10, exercise 10.2)
+        weight = reference("kaiming_normal")(shape, rng, nonlinearity="relu", dtype=np.float64)
         b = np.zeros(shape[0]) if bias else None
     return weight.astype(dtype), (None if b is None else b.astype(dtype))
 

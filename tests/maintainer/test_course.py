@@ -217,7 +217,7 @@ LAYERS = [
     ["cnnlib.layers"],
     ["cnnlib.models", "cnnlib.optim", "cnnlib.checkpoint"],
     ["cnnlib.history", "cnnlib.callbacks", "cnnlib.trainer"],
-    ["cnnlib.config", "cnnlib.runs", "cnnlib.viz", "cnnlib.widgets"],
+    ["cnnlib.config", "cnnlib.runs", "cnnlib.viz", "cnnlib.widgets", "cnnlib.diagnostics"],
     ["cnnlib.cli", "cnnlib"],
 ]
 

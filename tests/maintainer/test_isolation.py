@@ -2,7 +2,7 @@
 
 Each case copies the course, writes every exercise with its reference solution
 (so every exercise should grade "done"), injects one fault into one exercise
-file, and grades all 31 exercises with ``python -m cnnlib.grading --json``, as
+file, and grades every exercise with ``python -m cnnlib.grading --json``, as
 ``cnnlib.check`` does. The faulty exercises must get the expected verdict and
 every other exercise must still be graded "done".
 """
@@ -119,6 +119,18 @@ def test_a_fault_breaks_only_its_own_exercises(case, solved, tmp_path):
     if expected and all(s == "broken" for s, _ in expected.values()):  # the rescue switch still works
         switched = grade(root, CNNLIB_SOLUTIONS=",".join(expected))
         assert all(switched[n]["status"] == "done" for n in expected), case
+
+
+def test_an_exercise_that_calls_another_is_graded_on_its_own(solved, tmp_path):
+    """10.4 calls numerical_gradient (3.1) through cnnlib.ops, as a learner writes it: a broken 3.1 leaves it done."""
+    root = tmp_path / "course"
+    shutil.copytree(solved, root)
+    path = root / "cnnlib" / "debugging.py"
+    path.write_text(path.read_text() + "\nfrom cnnlib.ops import numerical_gradient  # noqa: E402,F811\n")
+    inject(root, "gradcheck", None, "def broken(:", top=True)
+    results = grade(root)
+    assert results["numerical_gradient"]["status"] == "broken"
+    assert results["network_gradient_errors"]["status"] == "done", results["network_gradient_errors"]
 
 
 @pytest.mark.parametrize("damage", ["deleted", "emptied"])
