@@ -197,7 +197,7 @@ def describe_switch() -> str:
     if not on:
         return "Reference solutions: off (every exercise runs your code)."
     if len(on) == len(EXERCISES):
-        return f"Reference solutions: ON for all {len(on)} exercises."
+        return "Reference solutions: ON for every exercise."
     return "Reference solutions: ON for " + ", ".join(f"{e.id} {e.name}" for e in on) + "."
 
 

@@ -131,7 +131,8 @@ def _imports(path: Path) -> list[str]:
 def test_nothing_but_the_registry_imports_a_file_the_learner_edits():
     """The protected core, solutions, graders, layers, tests, tools and benchmarks never import an
     exercise file (cnnlib/conv.py, ...): they call exercises through cnnlib.ops, which looks them up
-    at the call. Exercise files themselves import only the core, the registry and NumPy."""
+    at the call. Exercise files themselves import only the core, the registry, NumPy and cnnlib.ops (the
+    gate through which one exercise calls another: 10.4 calls 3.1)."""
     learner = {f"cnnlib.{m}" for m in LEARNER_MODULES}
     offenders = []
     for path in sorted(ROOT.glob("**/*.py")):
@@ -141,7 +142,8 @@ def test_nothing_but_the_registry_imports_a_file_the_learner_edits():
         for module in _imports(path):
             if module in learner and not mine:
                 offenders.append(f"{path.relative_to(ROOT)} imports {module}")
-            if mine and module.startswith("cnnlib") and not module.startswith(("cnnlib.core", "cnnlib.exercises")):
+            if mine and module.startswith("cnnlib") and module not in ("cnnlib", "cnnlib.ops") \
+                    and not module.startswith(("cnnlib.core", "cnnlib.exercises")):
                 offenders.append(f"{path.relative_to(ROOT)} (an exercise file) imports {module}")
     assert not offenders, "\n".join(offenders)
 
