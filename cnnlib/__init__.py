@@ -39,6 +39,25 @@ def grade(exercise: str):
     return Result(**json.loads(_grade_apart("--json", str(get_exercise(exercise).id)))[0])
 
 
+def answer(question: str, value) -> None:
+    """Answer a concept check (``cnnlib.answer("1.q1", 13)``): says whether it is right and keeps it.
+
+    The answer is kept in ``answers.json`` in the course's folder (see
+    ``cnnlib.questions``), where ``pytest tests/`` and ``cnnlib progress`` grade it.
+    ``None`` (as the notebooks ship) records nothing.
+    """
+    from .grading.questions import check_answer
+    from .questions import get_question, normalize, record
+    q = get_question(question)
+    if value is None:
+        print(f"{q.id}: not answered yet. Replace None with your answer ({q.prompt}).")
+        return
+    value = normalize(q, value)
+    res = check_answer(q.id, value)
+    record(q, value)
+    print(f"{q.id}: right." if res.done else f"{q.id}: not yet. {res.message.split(chr(10), 1)[1]}")
+
+
 def progress(chapters=None) -> str:
     """The autograder's table for every exercise (or the given chapters), as text."""
     from .exercises import exercises_of
@@ -52,5 +71,5 @@ def progress(chapters=None) -> str:
     return status_table({r["exercise"]: Result(**r) for r in json.loads(_grade_apart("--json", *ids))})
 
 
-__all__ = ["EXERCISES", "check", "describe_switch", "get_exercise", "grade", "progress",
+__all__ = ["EXERCISES", "answer", "check", "describe_switch", "get_exercise", "grade", "progress",
            "solutions_in_use", "strict", "use_solutions"]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import cnnlib
 from cnnlib.exercises import EXERCISES
-from cnnlib.grading.pytest_support import RESULTS
+from cnnlib.grading.pytest_support import RESULTS, question_marker
+from cnnlib.questions import QUESTIONS
 from cnnlib.grading.core import status_table
 
 MAINTAINER = Path(__file__).parent / "maintainer"
@@ -35,6 +36,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium")
     for ex in EXERCISES:
         config.addinivalue_line("markers", f"{ex.marker}: exercise {ex.id} {ex.name}")
+    for q in QUESTIONS:
+        config.addinivalue_line("markers", f"{question_marker(q)}: concept check {q.id}")
 
 
 def pytest_ignore_collect(collection_path, config):

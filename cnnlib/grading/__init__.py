@@ -13,7 +13,19 @@ __all__ = ["REF", "STATUSES", "GradingError", "NotStarted", "Result", "check", "
 
 
 def grade_all(exercises=()) -> dict[str, Result]:
-    """Grade the given exercises (ids or names), or all of them: ``{name: Result}`` in course order."""
+    """Grade the given exercises (ids or names) and concept checks ("1.q1"), or all of them:
+    ``{name or question id: Result}`` in course order."""
     from ..exercises import EXERCISES, get_exercise
-    names = [get_exercise(k).name for k in exercises] or [e.name for e in EXERCISES]
-    return {n: grade(n) for n in names}
+    from ..questions import QUESTIONS
+    from .questions import grade_questions
+    asked = [str(k).strip() for k in exercises]
+    ids = {q.id for q in QUESTIONS}
+    names = [get_exercise(k).name for k in asked if k not in ids]
+    if not asked:
+        names, questions = [e.name for e in EXERCISES], [q.id for q in QUESTIONS]
+    else:
+        questions = [k for k in asked if k in ids]
+    results = {n: grade(n) for n in names}
+    if questions:
+        results.update(grade_questions(questions))
+    return results

@@ -27,9 +27,11 @@ import numpy as np
 
 from ..core.numeric import rel_error
 from ..exercises import CHAPTERS, EXERCISES, get_exercise, reference, solutions_in_use
+from ..questions import QUESTIONS
 from .sandbox import TIME_LIMIT, Broken, LearnerCode, LearnerCrash, LearnerError, Sandbox
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the cnnlib folder, where the exercise files are
+_QUESTION_IDS = {q.id for q in QUESTIONS}
 
 
 class GradingError(AssertionError):
@@ -165,7 +167,12 @@ class Result:
         return self.status == "done"
 
     def summary(self) -> str:
-        """``4.1 relu_forward: done, 4 of 4 checks passed``."""
+        """``4.1 relu_forward: done, 4 of 4 checks passed`` (``1.q1 concept check: done, answered right``)."""
+        if self.exercise in _QUESTION_IDS:
+            detail = {"done": "answered right", "wrong": "the answer is not right yet",
+                      "broken": "answers.json cannot be read",
+                      "not started": f'answer it in its chapter: cnnlib.answer("{self.exercise}", ...)'}[self.status]
+            return f"{self.exercise} concept check: {self.status}, {detail}"
         ex = get_exercise(self.exercise)
         detail = {"done": f"{self.passed} of {self.total} checks passed",
                   "wrong": f"check {self.passed + 1} of {self.total} failed: '{self.failed_check}'",
@@ -376,16 +383,17 @@ def status_table(results: dict[str, Result], width: int = 110) -> str:
     lines = [f"{'':4}{'exercise':<32}{'status':<14}details"]
     counts = dict.fromkeys(STATUSES, 0)
     for chapter, title in CHAPTERS.items():
-        exs = [e for e in EXERCISES if e.chapter == chapter and e.name in results]
-        if not exs:
+        items = [(f"{e.id} {e.name}", e.name) for e in EXERCISES if e.chapter == chapter and e.name in results]
+        items += [(f"{q.id} concept check", q.id) for q in QUESTIONS if q.chapter == chapter and q.id in results]
+        if not items:
             continue
-        done = sum(results[e.name].done for e in exs)
-        lines.append(f"Chapter {chapter:02d}  {title}  ({done}/{len(exs)} done)")
-        for e in exs:
-            r = results[e.name]
+        done = sum(results[key].done for _, key in items)
+        lines.append(f"Chapter {chapter:02d}  {title}  ({done}/{len(items)} done)")
+        for label, key in items:
+            r = results[key]
             counts[r.status] += 1
             detail = r.summary().split(", ", 1)[1]
-            lines.append(f"{'':4}{e.id + ' ' + e.name:<32}{r.status:<14}{detail}")
+            lines.append(f"{'':4}{label:<32}{r.status:<14}{detail}")
             if r.status in ("wrong", "crashed", "broken") and r.message:
                 for part in r.message.splitlines():  # the message, then its hint
                     lines.extend(textwrap.wrap(part, width, initial_indent=" " * 8, subsequent_indent=" " * 10))

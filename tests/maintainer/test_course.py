@@ -16,6 +16,7 @@ import pytest
 
 from cnnlib.exercises import EXERCISES, get_exercise, reference, use_solutions
 from cnnlib.grading.core import checks_of
+from cnnlib.questions import QUESTIONS, answers_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +53,8 @@ def test_stub_raises_not_implemented_naming_the_exercise(ex):
 
 def test_every_solution_module_mirrors_a_cnnlib_module():
     exercise_modules = {e.module for e in EXERCISES}
-    solution_modules = {p.stem for p in (ROOT / "solutions").glob("*.py") if p.stem != "__init__"}
+    # answers.py holds the concept checks' answers (cnnlib.questions): no functions
+    solution_modules = {p.stem for p in (ROOT / "solutions").glob("*.py") if p.stem not in ("__init__", "answers")}
     assert solution_modules == exercise_modules
     for module in solution_modules:
         names = {n for n, v in vars(importlib.import_module(f"solutions.{module}")).items()
@@ -98,14 +100,15 @@ def test_the_environment_variable_switches_exercises_on():
 def test_pristine_stubs_grade_as_not_started_and_nothing_else():
     """The learner's first run: `pytest tests/` on untouched stubs is green, and every exercise is "not started"."""
     pristine = [e for e in EXERCISES if _stub_is_pristine(e)]
-    if len(pristine) != len(EXERCISES):
-        pytest.skip("some exercises have been written")
+    if len(pristine) != len(EXERCISES) or answers_path().exists():
+        pytest.skip("some exercises have been written, or concept checks answered")
     env = {k: v for k, v in os.environ.items() if k not in ("CNNLIB_SOLUTIONS", "CNNLIB_MAINTAINER")}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert f"Total: 0 of {len(EXERCISES)} done, {len(EXERCISES)} not started" in proc.stdout
-    assert re.search(rf"=+ {len(EXERCISES)} not started in [\d.]+s", proc.stdout), proc.stdout[-500:]
+    graded = len(EXERCISES) + len(QUESTIONS)  # the concept checks are unanswered too
+    assert f"Total: 0 of {graded} done, {graded} not started" in proc.stdout
+    assert re.search(rf"=+ {graded} not started in [\d.]+s", proc.stdout), proc.stdout[-500:]
     assert "maintainer" in proc.stdout and "passed" not in proc.stdout.splitlines()[-1]
 
 
@@ -213,7 +216,7 @@ def test_wrong_answers_carry_expected_received_index_and_hint():
 
 # The layering, bottom up: a module may import its own level and the ones below, never one above.
 LAYERS = [
-    ["cnnlib.core", "cnnlib.exercises", "cnnlib.files"],
+    ["cnnlib.core", "cnnlib.exercises", "cnnlib.files", "cnnlib.questions"],
     [*(f"cnnlib.{m}" for m in LEARNER_MODULES), "solutions", "cnnlib.ops", "cnnlib.nonlinearities",
      "cnnlib.gradients", "cnnlib.data", "cnnlib.grading"],
     ["cnnlib.layers"],

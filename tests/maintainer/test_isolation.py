@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from cnnlib.exercises import EXERCISES
+from solutions.answers import ANSWERS
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = {e.name for e in EXERCISES}
@@ -38,6 +39,8 @@ def solved_copy(dest: Path) -> Path:
         at = next(i for i, ln in enumerate(lines) if ln.startswith("from cnnlib."))
         lines.insert(at, "from cnnlib.exercises import exercise\n")
         (dest / "cnnlib" / sol.name).write_text("".join(lines))
+    answers = {k: list(v) if isinstance(v, tuple) else v for k, v in ANSWERS.items()}
+    (dest / "answers.json").write_text(json.dumps(answers))  # the concept checks answered right too
     return dest
 
 
@@ -143,7 +146,7 @@ def test_a_deleted_or_emptied_file_is_named(damage, solved, tmp_path):
     for name in ("softmax", "softmax_cross_entropy", "mse_loss"):
         assert results[name]["status"] == "broken"
         assert ("is missing" if damage == "deleted" else "has no function") in results[name]["message"]
-    assert sum(r["status"] == "done" for r in results.values()) == len(EXERCISES) - 3
+    assert sum(r["status"] == "done" for n, r in results.items() if n in NAMES) == len(EXERCISES) - 3
 
 
 def test_a_broken_file_leaves_import_cnnlib_and_the_reference_working(solved, tmp_path):
