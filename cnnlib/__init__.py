@@ -59,11 +59,14 @@ def answer(question: str, value) -> None:
 
 
 def progress(chapters=None) -> str:
-    """The autograder's table for every exercise (or the given chapters), as text."""
+    """The autograder's table for every exercise and concept check (or the given chapters'), as text."""
     from .exercises import exercises_of
-    ids = [e.id for c in chapters for e in exercises_of(c)] if chapters is not None else []
+    from .questions import questions_of
+    ids = [] if chapters is None else [e.id for c in chapters for e in exercises_of(c)] + \
+        [q.id for c in chapters for q in questions_of(c)]
     if chapters is not None and not ids:
-        raise ValueError(f"progress: chapters must name chapters with exercises (0-7). Received: {chapters!r}")
+        raise ValueError("progress: chapters must name chapters with exercises or concept checks. "
+                         f"Received: {chapters!r}")
     if not ids:
         return _grade_apart()
     from .grading import Result, status_table

@@ -75,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("progress", help="the autograder's table: which exercises are done",
                        description="Grade your exercises (each in its own process, as pytest tests/ does) and "
-                       "print the table. Exit code 1 if any is wrong, crashed or broken.")
-    p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="ids or names to grade (default: all)")
+                       "concept checks, and print the table. Exit code 1 if any is wrong, crashed or broken.")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE",
+                   help="ids or names to grade, or concept checks such as 1.q1 (default: all)")
 
     p = sub.add_parser("lab", help="open JupyterLab on the course, at chapter 00",
                        description="Start JupyterLab with the course's folder as its root (the file browser "

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.browser
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 # Every chapter, 09 before 08: without chapter 08's checkpoint, chapter 09 trains its own network.
 NOTEBOOKS = [f"chapters/{p.name}" for p in sorted((ROOT / "chapters").glob("0[0-7]_*.ipynb"))] + \
-    ["chapters/09_looking_inside.ipynb", "chapters/08_training_on_mnist.ipynb"]
+    ["chapters/09_looking_inside.ipynb", "chapters/08_training_on_mnist.ipynb",
+     *(f"chapters/{p.name}" for p in sorted((ROOT / "chapters").glob("1[0-9]_*.ipynb")))]
 
 
 def _stubs_untouched() -> bool:

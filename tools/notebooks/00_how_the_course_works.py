@@ -134,6 +134,17 @@ print("status:", cnnlib.grade("0.1").status)
 print(cnnlib.progress(chapters=[0]))
 
 # %% [markdown]
+# ### Concept checks
+#
+# Most chapters end with a few **concept checks**: questions whose answer is a number, a
+# shape or a letter ("how many parameters does this layer have?"). Work the answer out on
+# paper, then write it in the cell, `cnnlib.answer("1.q1", 13)` in place of
+# `cnnlib.answer("1.q1", None)`, and run it: it says at once whether you are right and, if
+# not, what the usual mistake behind your answer is (never the answer). Your answers are
+# kept in `answers.json` in the course's folder, and `pytest tests/` and `cnnlib progress`
+# grade them with the exercises (`pytest -m ex1_q1` grades one).
+
+# %% [markdown]
 # ### The solution switch
 #
 # Every exercise has a reference solution in `solutions/`. You can tell `cnnlib` to run

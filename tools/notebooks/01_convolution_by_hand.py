@@ -331,6 +331,25 @@ widgets.kernel_playground_figure(state)
 plt.show()
 
 # %% [markdown]
+# ## Concept checks
+#
+# Answer on paper first, then replace `None` with your answer and run the cell: it says
+# whether you are right (and, if not, what the usual mistake is), and `pytest tests/`
+# grades it with the exercises.
+
+# %% [markdown]
+# **1.q1** A 28×28 input, a 5×5 kernel, stride 2 and padding 1: how tall is the output? (Work it out with the formula of exercise 1.1, not by running it.)
+
+# %%
+cnnlib.answer("1.q1", None)
+
+# %% [markdown]
+# **1.q2** Three 3×3 convolutions with stride 1, one after the other. One output value of the third depends on a square of input pixels: how many pixels wide is it?
+
+# %%
+cnnlib.answer("1.q2", None)
+
+# %% [markdown]
 # ## Summary
 #
 # - Deep learning's convolution is a cross-correlation: no kernel flip.

@@ -290,6 +290,25 @@ for n in (8, 64):
 assert speedups[8] > 5, speedups
 
 # %% [markdown]
+# ## Concept checks
+#
+# Answer on paper first, then replace `None` with your answer and run the cell: it says
+# whether you are right (and, if not, what the usual mistake is), and `pytest tests/`
+# grades it with the exercises.
+
+# %% [markdown]
+# **2.q1** `im2col` on `x` of shape (2, 3, 8, 8) with a 3×3 kernel, stride 1 and padding 1: how many windows (receptive fields) does it unfold?
+
+# %%
+cnnlib.answer("2.q1", None)
+
+# %% [markdown]
+# **2.q2** For that `x` and a weight of shape (16, 3, 3, 3), what is the shape of the matrix product's result, before any reshape? Answer `(rows, columns)` as a tuple.
+
+# %%
+cnnlib.answer("2.q2", None)
+
+# %% [markdown]
 # A chapter 08 network runs many such convolutions on batches of hundreds of images, for
 # thousands of steps: that is the difference between minutes and hours.
 #

@@ -389,6 +389,25 @@ for name, err in errors.items():
 assert errors["dbias"] > 1e-3 and errors["dx"] < 1e-7
 
 # %% [markdown]
+# ## Concept checks
+#
+# Answer on paper first, then replace `None` with your answer and run the cell: it says
+# whether you are right (and, if not, what the usual mistake is), and `pytest tests/`
+# grades it with the exercises.
+
+# %% [markdown]
+# **3.q1** `dweight` of a convolution is a product of `dout` with (a) the weight, (b) the windows of the input, (c) the output? Answer a letter.
+
+# %%
+cnnlib.answer("3.q1", None)
+
+# %% [markdown]
+# **3.q2** A correct float64 backward against centred differences with h = 1e-5 gives a relative error of (a) about 1e-2, (b) 1e-7 or below, (c) exactly 0?
+
+# %%
+cnnlib.answer("3.q2", None)
+
+# %% [markdown]
 # ## Summary
 #
 # - $\texttt{dbias}$ sums dout; $\texttt{dweight}$ correlates the padded input with dout

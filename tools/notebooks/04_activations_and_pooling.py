@@ -435,6 +435,25 @@ for n in (8, 64):
 assert speedups[8] > 3, speedups
 
 # %% [markdown]
+# ## Concept checks
+#
+# Answer on paper first, then replace `None` with your answer and run the cell: it says
+# whether you are right (and, if not, what the usual mistake is), and `pytest tests/`
+# grades it with the exercises.
+
+# %% [markdown]
+# **4.q1** How many learned parameters does `MaxPool2d(2)` have?
+
+# %%
+cnnlib.answer("4.q1", None)
+
+# %% [markdown]
+# **4.q2** In max pooling's backward with 2×2 windows (and no ties), how many of the 4 entries of a window receive a nonzero gradient?
+
+# %%
+cnnlib.answer("4.q2", None)
+
+# %% [markdown]
 # ## Summary
 #
 # - An activation acts elementwise; its backward pass multiplies `dout` by its

@@ -484,3 +484,28 @@ assert centre_of_zero < 0, "a 0 has no ink in the middle"
 
 # %%
 print(cnnlib.progress(chapters=[5]))
+
+# %% [markdown]
+# ## Concept checks
+#
+# Answer on paper first, then replace `None` with your answer and run the cell: it says
+# whether you are right (and, if not, what the usual mistake is), and `pytest tests/`
+# grades it with the exercises.
+
+# %% [markdown]
+# **5.q1** How many parameters does `Linear(3136, 128)` have, bias included?
+
+# %%
+cnnlib.answer("5.q1", None)
+
+# %% [markdown]
+# **5.q2** Sum the gradient of `softmax_cross_entropy` with respect to one sample's logits over its classes (multiply by N first, to undo the mean). What do you get, whatever the logits?
+
+# %%
+cnnlib.answer("5.q2", None)
+
+# %% [markdown]
+# Your progress in this chapter:
+
+# %%
+print(cnnlib.progress(chapters=[5]))

@@ -488,6 +488,25 @@ assert np.isclose(warm[55], 0.055) and np.isclose(warm[100], 0.01) and np.all(np
 assert np.isclose(schedules["cosine"][50], base / 2) and cosine_lr(150, epochs, base, 0.01, 10) == 0.01
 
 # %% [markdown]
+# ## Concept checks
+#
+# Answer on paper first, then replace `None` with your answer and run the cell: it says
+# whether you are right (and, if not, what the usual mistake is), and `pytest tests/`
+# grades it with the exercises.
+
+# %% [markdown]
+# **6.q1** SGD with `lr=0.01` and `momentum=0.9` under a constant gradient g: once the velocity is steady, each step moves the parameter by how many times g?
+
+# %%
+cnnlib.answer("6.q1", None)
+
+# %% [markdown]
+# **6.q2** `cosine_lr` with 200 warm-up steps: the rate of step 0 is what fraction of the peak rate?
+
+# %%
+cnnlib.answer("6.q2", None)
+
+# %% [markdown]
 # Step decay drops abruptly (training curves often show a sudden improvement at each
 # drop); exponential decay is a straight line on the log scale, fast early and slow late;
 # the cosine stays high for longer and lands softly on its minimum. In chapter 08, `cnnlib.optim.CosineLR` steps

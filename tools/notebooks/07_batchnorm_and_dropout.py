@@ -593,3 +593,28 @@ print("channels kept by spatial dropout:", np.flatnonzero(spatial_mask.ravel()))
 #
 # Chapter 08 puts these layers (`BatchNorm2d`, `Dropout`) into a CNN and trains it on the
 # full MNIST training set.
+
+# %% [markdown]
+# ## Concept checks
+#
+# Answer on paper first, then replace `None` with your answer and run the cell: it says
+# whether you are right (and, if not, what the usual mistake is), and `pytest tests/`
+# grades it with the exercises.
+
+# %% [markdown]
+# **7.q1** How many *learned* parameters does `BatchNorm2d(64)` have? (The running statistics are buffers.)
+
+# %%
+cnnlib.answer("7.q1", None)
+
+# %% [markdown]
+# **7.q2** Inverted dropout with p = 0.25, in training mode: by what factor are the kept values multiplied?
+
+# %%
+cnnlib.answer("7.q2", None)
+
+# %% [markdown]
+# Your progress in this chapter:
+
+# %%
+print(cnnlib.progress(chapters=[7]))

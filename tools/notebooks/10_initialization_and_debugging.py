@@ -457,3 +457,28 @@ plt.show()
 # All of this carries over to PyTorch unchanged: `torch.nn.init.kaiming_normal_` and
 # `xavier_uniform_` compute what you wrote, and `torch.autograd.gradcheck` is the gradient
 # check.
+
+# %% [markdown]
+# ## Concept checks
+#
+# Answer on paper first, then replace `None` with your answer and run the cell: it says
+# whether you are right (and, if not, what the usual mistake is), and `pytest tests/`
+# grades it with the exercises.
+
+# %% [markdown]
+# **10.q1** The He (`mode="fan_in"`, ReLU) standard deviation of a `Conv2d(32, 64, 3)` weight, of shape (64, 32, 3, 3)?
+
+# %%
+cnnlib.answer("10.q1", None)
+
+# %% [markdown]
+# **10.q2** The cross-entropy of a 10-class network whose softmax is exactly uniform?
+
+# %%
+cnnlib.answer("10.q2", None)
+
+# %% [markdown]
+# Your progress in this chapter:
+
+# %%
+print(cnnlib.progress(chapters=[10]))
