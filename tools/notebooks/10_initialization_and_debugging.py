@@ -202,7 +202,8 @@ for name, zs in pre.items():
     print(f"{name:9} std of z in layer 1: {stds[0]:9.2e}, layer 10: {stds[-1]:9.2e}, per layer x{factor:.3f}")
 assert abs((pre["std 0.01"][-1].std() / pre["std 0.01"][1].std()) ** (1 / 8) - 0.113) < 0.01
 assert abs((pre["std 0.2"][-1].std() / pre["std 0.2"][1].std()) ** (1 / 8) - 2.26) < 0.15
-assert 0.5 < pre["He"][-1].std() / pre["He"][0].std() < 2
+assert 0.5 < pre["He"][-1].std() / pre["He"][0].std() < 2, \
+    "He does not hold the spread here: your kaiming_normal (10.2) is not right yet; cnnlib.check('10.2') says why"
 diagnostics.plot_layer_histograms(pre)
 plt.show()
 
@@ -340,7 +341,8 @@ errors64 = check_network(small_network(np.float64), np.float64)
 errors32 = check_network(small_network(np.float32), np.float32)
 print("float64:", show(errors64))
 print("float32:", show(errors32))
-assert max(errors64.values()) < 1e-7 and min(errors32.values()) > 1e-4
+assert max(errors64.values()) < 1e-7 and min(errors32.values()) > 1e-4, \
+    "cnnlib.check('10.4') and the checks of chapters 02-05 say which exercise to look at"
 
 # %% [markdown]
 # Now a bug of the kind that only the whole-network check sees: a ReLU layer whose
