@@ -116,10 +116,11 @@ def _(impl):
 def backward_hints(dout, x, w, b):
     """Gradients that common mistakes produce, by output."""
     return {
-        "dx": [(dout @ w.T, "dx = dout @ weight: weight is (out_features, in_features), no transpose here.")]
+        "dx": [(dout @ w.T, "weight is (out_features, in_features): yours multiplies dout by its transpose, "
+                            "which only has the right shape because this weight is square.")]
         if w.shape[0] == w.shape[1] else [],
-        "dweight": [(x.T @ dout, "dweight has weight's layout (out_features, in_features): dout.T @ x, "
-                                 "not x.T @ dout."),
+        "dweight": [(x.T @ dout, "yours is the transpose of dweight: it must have weight's layout "
+                                 "(out_features, in_features)."),
                     (dout.T @ x / len(x), "do not divide by N here: the loss already averages over the batch, "
                                           "so dout carries the 1/N.")],
         "dbias": [(dout.sum(axis=1), "dbias sums dout over the batch axis (axis=0), one entry per output feature."),

@@ -103,9 +103,9 @@ def ce_hints(logits, labels):
     loss_hints = [(loss * N, "average over the batch: divide the summed loss by N."),
                   (-loss, "the cross-entropy is -log(p[n, label]): mind the minus sign."),
                   (picked_columns, "logits[:, labels] picks whole columns, an (N, N) "
-                   "array; pick one entry per row with logits[np.arange(N), labels].")]
+                   "array: each row needs one entry, the one in its own label's column.")]
     grad_hints = [(p - y, "divide the gradient by N: the loss is a mean over the batch."),
-                  ((y - p) / N, "the sign is flipped: the gradient is (softmax - one_hot) / N."),
+                  ((y - p) / N, "the sign is flipped: the loss falls as the true class's logit rises."),
                   (p / N, "subtract 1 at each row's true class: (softmax - one_hot) / N."),
                   ((p - y) / (N * K), "divide by N (the batch size) only, not by N*K.")]
     return loss_hints, grad_hints

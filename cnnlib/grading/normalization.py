@@ -109,8 +109,8 @@ def _forward_mistakes(x, gamma, beta, running_mean, running_var, training, momen
             rows = x.reshape(-1, C)  # a reshape without moving the channels last first
             out = (rows - rows.mean(axis=0)) / np.sqrt(rows.var(axis=0) + eps) * gamma + beta
             mistakes.append(((out.reshape(x.shape), None, None),
-                             "x.reshape(-1, C) does not put channel c in column c: move the channels "
-                             "last first, x.transpose(0, 2, 3, 1).reshape(-1, C)."))
+                             "x.reshape(-1, C) does not put channel c in column c: the channels must "
+                             "become the last axis before the reshape."))
             mistakes.append((result(x.mean(axis=0, keepdims=True), x.var(axis=0, keepdims=True), **kw),
                              "each channel is one feature: average over N, H and W, not over N alone."))
             mistakes.append((result(x.mean(axis=(2, 3), keepdims=True), x.var(axis=(2, 3), keepdims=True), **kw),
@@ -382,8 +382,8 @@ def backward_mistakes(dout, cache):
         rows, xr = dout.reshape(-1, C), x_hat.reshape(-1, C)  # a reshape without moving the channels last
         dx_wrong = (gamma * inv_std / M) * (M * rows - rows.sum(0) - xr * (rows * xr).sum(0))
         mistakes.append(((dx_wrong.reshape(x_hat.shape), (rows * xr).sum(0), rows.sum(0)),
-                         "dout.reshape(-1, C) does not put channel c in column c: move the channels last "
-                         "first, dout.transpose(0, 2, 3, 1).reshape(-1, C)."))
+                         "dout.reshape(-1, C) does not put channel c in column c: the channels must "
+                         "become the last axis before the reshape."))
     if x_hat.ndim == 4:
         N = x_hat.shape[0]
         mistakes.append(((b(gamma * inv_std / N) * (N * dout - b(dbeta) - x_hat * b(dgamma)), None, None),

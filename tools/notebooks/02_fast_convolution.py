@@ -209,11 +209,22 @@ assert np.isclose(lhs, rhs, rtol=1e-12)
 # %% [markdown]
 # ## Exercise 2.3: `conv2d_forward` (in `cnnlib/conv.py`)
 #
-# Now the convolution is three lines: `cols = im2col(...)`, one matrix product with
-# `weight.transpose(0, 2, 3, 1).reshape(C_out, -1).T`, the bias, then reshape and transpose the
-# (N H_out W_out, C_out) result into (N, C_out, H_out, W_out). Return `(out, cache)` with
-# `cache = (x, weight, bias, stride, padding, cols)`, exactly: chapter 03's backward pass
-# reads it (the grader checks that your cache works with the reference backward).
+# Write the convolution as the one matrix product derived above. Return `(out, cache)`
+# with `cache = (x, weight, bias, stride, padding, cols)`, exactly: chapter 03's backward
+# pass reads it (the grader checks that your cache works with the reference backward).
+# Write down the shape of every array before you write the line that makes it.
+#
+# <details><summary>Hint 1</summary>
+#
+# The kernels must be flattened in the same order as the windows were, (kH, kW, C_in):
+# which axes of `weight` have to move before a reshape gives that order?
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# The product's rows are the windows in (n, i, j) order and its columns the output
+# channels. Which shape does that make after a reshape, and which axis must then move to
+# give (N, C_out, H_out, W_out)?
+# </details>
 
 # %%
 cnnlib.check("2.3")

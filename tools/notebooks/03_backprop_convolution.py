@@ -323,18 +323,27 @@ for dtype in (np.float32, np.float64):
 #
 # Write `conv2d_backward(dout, cache)`, returning `(dx, dweight, dbias)` (dbias `None`
 # when the forward had no bias), with the cache `(x, weight, bias, stride, padding, cols)`
-# of your `conv2d_forward`. Follow the im2col form of the derivation:
+# of your `conv2d_forward`. Start from the forward's matrix form, out_rows = cols @
+# W_rowsᵀ + b, and the im2col form of the derivation above: each of the three gradients is
+# one step of matrix calculus on it, and the shapes tell you which. Keep the dtype
+# (float32 stays float32) and do not modify `dout` or the cache.
 #
-# 1. `dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C_out)`, shape
-#    (N H_out W_out, C_out), in the row order of `cols`;
-# 2. `dbias`: the sum of dout over N, H_out and W_out;
-# 3. `dweight = dout_rows.T @ cols.reshape(-1, K)`, of shape (C_out, kH kW C_in): reshape it
-#    to (C_out, kH, kW, C_in), then transpose to (C_out, C_in, kH, kW);
-# 4. `dcols = dout_rows @ W_rows` with `W_rows = weight.transpose(0, 2, 3, 1).reshape(C_out, -1)`,
-#    reshaped to the shape of cols, and
-#    `dx = col2im(dcols, x.shape, (kH, kW), stride, padding)`.
+# <details><summary>Hint 1: where to start</summary>
 #
-# Keep the dtype (float32 stays float32) and do not modify `dout` or the cache.
+# `dout` is (N, C_out, H_out, W_out). The forward's product had one row per window, in
+# (n, i, j) order, and one column per output channel: bring `dout` into that layout first.
+# </details>
+# <details><summary>Hint 2: dweight and dbias</summary>
+#
+# For Y = A Bᵀ, the gradient with respect to B is dYᵀ A; the bias was added to every row.
+# The result is in the flattened (C_out, kH·kW·C_in) layout: undo the forward's
+# flattening of the weight, axis by axis.
+# </details>
+# <details><summary>Hint 3: dx</summary>
+#
+# For Y = A Bᵀ, the gradient with respect to A is dY B: that is the gradient of the windows.
+# Which function of chapter 02 turns a gradient of the windows into a gradient of x?
+# </details>
 
 # %%
 cnnlib.check("3.2")

@@ -259,8 +259,9 @@ assert np.isnan(naive32).any()
 #
 # Return `(loss, dlogits)`: the mean loss as a Python `float` and the gradient above, in
 # the dtype of the logits. Labels are integer class indices (the stub's first lines
-# reject floats and values outside $0 \dots K-1$). Index one entry per row with
-# `z[np.arange(N), labels]`; `z[:, labels]` would pick whole columns. The hand-computed
+# reject floats and values outside $0 \dots K-1$). Each row needs one entry of its own, the
+# logit of its label; `z[:, labels]` would pick whole columns (exercise 0.2, `one_hot`,
+# picked one entry per row too). The hand-computed
 # check uses logits $\log(1, 2, 5)$ and $\log(1, 1, 2)$, whose softmax rows are
 # $(1/8, 2/8, 5/8)$ and $(1/4, 1/4, 2/4)$, with labels 2 and 0:
 # $L = \frac{1}{2}(-\log\frac{5}{8} - \log\frac{1}{4}) = 0.9281$.

@@ -156,15 +156,15 @@ assert np.array_equal(running_mean, [0, 0]) and np.array_equal(running_var, [1, 
 # the same filter produced them at every position (PyTorch's `BatchNorm2d`). So the
 # statistics are taken over axes (0, 2, 3).
 #
-# The neatest way to write it reuses exercise 7.1: move the channels last and every
-# position of every image becomes one row of an (N·H·W, C) batch,
+# The neatest way to write it reuses exercise 7.1: if every position of every image
+# were one row of an (N·H·W, C) batch, with channel c in column c, exercise 7.1 would do
+# the rest. (`x.reshape(-1, C)` runs, and mixes channels: a classic bug. Why?)
 #
-# ```python
-# rows = x.transpose(0, 2, 3, 1).reshape(-1, C)   # (N*H*W, C)
-# ```
+# <details><summary>Hint</summary>
 #
-# then turn the result back into (N, C, H, W) with the inverse reshape and transpose.
-# (`x.reshape(-1, C)` without the transpose runs, and mixes channels: a classic bug.)
+# A reshape keeps the memory order of the last axes together: the channels must be the
+# last axis before you reshape, and the result needs the inverse moves on the way back.
+# </details>
 # This is also the fast way: chapter 02's convolution returns its output as an
 # (N, C, H, W) *view* of channels-last memory, so that transpose costs nothing, and the
 # result can go back as the same kind of view for the next layer.
@@ -336,23 +336,32 @@ assert np.abs(train_a[0] - train_b[0]).max() > 0.01
 #
 # ## The compact formula
 #
-# Use $\sum_i c_i = 0$ (the centred values sum to zero) and $c_i = \hat{x}_i / s$. The
-# mean's gradient loses its variance term, $\frac{\partial L}{\partial \mu} = -s \sum_j
-# h_j$, and $\frac{\partial L}{\partial \sigma^2} \frac{2c_i}{M} = -\frac{s}{M}\,
-# \hat{x}_i \sum_j h_j \hat{x}_j$. Collecting the three terms of
-# $\frac{\partial L}{\partial x_i}$:
+# Derive it yourself before you open the steps: substitute the staged gradients into
+# each other, and use two facts, $\sum_i c_i = 0$ (the centred values sum to zero) and
+# $c_i = \hat{x}_i / s$. The goal is $\partial L / \partial x_i$ in terms of $h_i$, $s$,
+# $\hat{x}_i$ and two sums over the batch; then write those two sums with $d\beta$ and
+# $d\gamma$, which backward computes anyway.
 #
-# $$\frac{\partial L}{\partial x_i} = \frac{s}{M} \Big( M h_i - \sum_j h_j
-#   - \hat{x}_i \sum_j h_j \hat{x}_j \Big) .$$
+# <details><summary>Step 1: the mean's gradient</summary>
 #
-# With $h = \gamma g$, the two sums are $\gamma\, \partial L/\partial\beta$ and $\gamma\,
-# \partial L/\partial\gamma$, which backward computes anyway:
+# The variance term of $\partial L / \partial \mu$ carries $\sum_j c_j = 0$, so
+# $\frac{\partial L}{\partial \mu} = -s \sum_j h_j$.
+# </details>
+# <details><summary>Step 2: the variance path</summary>
 #
-# $$\boxed{\; dx = \frac{\gamma\, s}{M} \big( M \cdot \text{dout} - d\beta - \hat{x} \odot
-#   d\gamma \big), \qquad d\gamma = \sum \text{dout} \odot \hat{x}, \qquad
-#   d\beta = \sum \text{dout} \;}$$
+# $\frac{\partial L}{\partial \sigma^2} \frac{2c_i}{M} = -\frac{s}{M}\, \hat{x}_i \sum_j h_j
+# \hat{x}_j$, and collecting the three terms,
+# $\frac{\partial L}{\partial x_i} = \frac{s}{M} \big( M h_i - \sum_j h_j - \hat{x}_i
+# \sum_j h_j \hat{x}_j \big)$.
+# </details>
+# <details><summary>The compact formula (check yours against it)</summary>
 #
-# (sums over the batch, one value per feature). Read it as: take the upstream gradient,
+# With $h = \gamma g$: $dx = \frac{\gamma\, s}{M} \big( M \cdot \text{dout} - d\beta -
+# \hat{x} \odot d\gamma \big)$, $d\gamma = \sum \text{dout} \odot \hat{x}$,
+# $d\beta = \sum \text{dout}$ (sums over the batch, one value per feature).
+# </details>
+#
+# Read the result as: take the upstream gradient,
 # remove its mean and its component along $\hat{x}$, scale by $\gamma s$. That is no
 # accident: the output does not change when the whole batch of a feature is shifted or
 # scaled (the normalisation undoes it), so the gradient can have no component along
