@@ -55,7 +55,7 @@ def answer(question: str, value) -> None:
     value = normalize(q, value)
     res = check_answer(q.id, value)
     record(q, value)
-    print(f"{q.id}: right." if res.done else f"{q.id}: not yet. {res.message.split(chr(10), 1)[1]}")
+    print(f"{q.id}: right." if res.done else f"{q.id}: not yet. {res.message.splitlines()[-1]}")
 
 
 def progress(chapters=None) -> str:

@@ -24,15 +24,13 @@ from . import ops
 from .core.validation import check_array, check_int, require
 from .optim import SGD
 from .trainer import Trainer
-from .viz import _finish
+from .viz import _finish, _layers as viz_layers
 
 
 def _layers(func: str, model) -> list:
-    layers = getattr(model, "layers", None)
-    require(isinstance(layers, (list, tuple)) and len(layers) > 0, func,
-            "model must be a Sequential (a non-empty list of layers in .layers)",
-            f"model of type {type(model).__name__}", TypeError)
-    return list(layers)
+    layers = viz_layers(func, model)
+    require(len(layers) > 0, func, "model must have at least one layer", f"{model!r}")
+    return layers
 
 
 def _label(index: int, layer) -> str:
@@ -127,7 +125,9 @@ def lr_range_test(model, x: np.ndarray, y: np.ndarray, *, lr_min: float = 1e-4, 
                 break
             average = smoothing * average + (1 - smoothing) * loss
             value = average / (1 - smoothing ** t)
-            taken.append(float(lr)), smoothed.append(value), raw.append(loss)
+            taken.append(float(lr))
+            smoothed.append(value)
+            raw.append(loss)
             best = min(best, value)
             if value > 4 * best:
                 break

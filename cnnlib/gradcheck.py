@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core.contracts import check_gradient_dout
-from .core.validation import check_array, require
+from .core.validation import check_array, check_positive, require
 from .exercises import exercise
 
 
@@ -64,8 +64,7 @@ def numerical_gradient(f, x: np.ndarray, dout, h: float = 1e-5) -> np.ndarray:
     """
     require(callable(f), "numerical_gradient", "f must be callable", f"f of type {type(f).__name__}", TypeError)
     check_array("numerical_gradient", "x", x, floating=True)
-    require(isinstance(h, (int, float, np.floating)) and h > 0, "numerical_gradient",
-            "h must be a positive number", f"h={h!r}")
+    check_positive("numerical_gradient", "h", h)
     check_gradient_dout("numerical_gradient", f, x, dout)
     raise NotImplementedError("exercise 3.1 numerical_gradient (chapter 03): write it here")
 

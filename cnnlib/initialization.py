@@ -23,7 +23,8 @@ import math  # noqa: F401 (for you: math.sqrt, math.prod)
 
 import numpy as np
 
-from .core.contracts import gain_arg, init_args, kaiming_args, weight_shape
+from .core.contracts import init_args, kaiming_args, weight_shape
+from .core.validation import check_positive
 from .exercises import exercise
 
 
@@ -108,5 +109,5 @@ def xavier_uniform(shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.
     weight : ndarray of ``shape`` and ``dtype``
     """
     shape, dtype = init_args("xavier_uniform", shape, rng, dtype)
-    gain = gain_arg("xavier_uniform", gain)
+    gain = check_positive("xavier_uniform", "gain", gain)
     raise NotImplementedError("exercise 10.3 xavier_uniform (chapter 10): write it here")

@@ -63,6 +63,7 @@ QUESTIONS = [
 ]
 
 _BY_ID = {q.id: q for q in QUESTIONS}
+_ORDER = {q.id: i for i, q in enumerate(QUESTIONS)}  # answers.json lists answers in course order
 
 
 def get_question(key: str) -> Question:
@@ -122,9 +123,6 @@ def record(q: Question, value) -> None:
     answers = load_answers(path)
     answers[q.id] = value
     with atomic_write(path, "w") as f:
-        json.dump(dict(sorted(answers.items(), key=lambda kv: _order(kv[0]))), f, indent=1)
+        json.dump(dict(sorted(answers.items(), key=lambda kv: _ORDER.get(kv[0], len(QUESTIONS)))), f, indent=1)
         f.write("\n")
 
-
-def _order(qid: str):
-    return [q.id for q in QUESTIONS].index(qid) if qid in _BY_ID else len(QUESTIONS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib.core.contracts import check_gradient_dout
-from cnnlib.core.validation import check_array, require
+from cnnlib.core.validation import check_array, check_positive, require
 
 
 def numerical_gradient(f, x: np.ndarray, dout, h: float = 1e-5) -> np.ndarray:
@@ -44,8 +44,7 @@ def numerical_gradient(f, x: np.ndarray, dout, h: float = 1e-5) -> np.ndarray:
     """
     require(callable(f), "numerical_gradient", "f must be callable", f"f of type {type(f).__name__}", TypeError)
     check_array("numerical_gradient", "x", x, floating=True)
-    require(isinstance(h, (int, float, np.floating)) and h > 0, "numerical_gradient",
-            "h must be a positive number", f"h={h!r}")
+    check_positive("numerical_gradient", "h", h)
     check_gradient_dout("numerical_gradient", f, x, dout)
     grad = np.zeros_like(x)
     # np.ndindex walks x's own entries: x.reshape(-1) would be a copy for a

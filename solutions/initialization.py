@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-from cnnlib.core.contracts import gain_arg, init_args, kaiming_args, weight_shape
+from cnnlib.core.contracts import init_args, kaiming_args, weight_shape
+from cnnlib.core.validation import check_positive
 
 
 def fan_in_and_fan_out(shape) -> tuple[int, int]:
@@ -91,7 +92,7 @@ def xavier_uniform(shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.
     weight : ndarray of ``shape`` and ``dtype``
     """
     shape, dtype = init_args("xavier_uniform", shape, rng, dtype)
-    gain = gain_arg("xavier_uniform", gain)
+    gain = check_positive("xavier_uniform", "gain", gain)
     fan_in, fan_out = fan_in_and_fan_out(shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))  # a uniform on [-b, b] has variance b**2 / 3
     return rng.uniform(-bound, bound, size=shape).astype(dtype)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .geometry import output_size
-from .validation import check_array, check_batch, check_bias, check_cache, check_same_dtype, require
+from .validation import check_array, check_batch, check_bias, check_cache, check_positive, check_same_dtype, require
 
 
 def check_dout(func: str, dout, shape: tuple, dtype=None) -> np.ndarray:
@@ -269,17 +269,10 @@ def init_args(func: str, shape, rng, dtype) -> tuple[tuple[int, ...], np.dtype]:
 
 
 def kaiming_args(func: str, a, mode: str, nonlinearity: str) -> None:
-    require(isinstance(a, (int, float, np.floating)) and not isinstance(a, bool) and a >= 0, func,
-            "a (the negative slope of leaky ReLU) must be a number >= 0", f"a={a!r}")
+    check_rates(func, a=a)  # the negative slope of leaky ReLU
     require(mode in FAN_MODES, func, f"mode must be one of {FAN_MODES}", f"mode={mode!r}")
     require(nonlinearity in NONLINEARITIES, func, f"nonlinearity must be one of {NONLINEARITIES}",
             f"nonlinearity={nonlinearity!r}")
-
-
-def gain_arg(func: str, gain) -> float:
-    require(isinstance(gain, (int, float, np.floating)) and not isinstance(gain, bool) and gain > 0, func,
-            "gain must be a positive number", f"gain={gain!r}")
-    return float(gain)
 
 
 def network_check_args(func: str, loss, params, grads, h) -> None:
@@ -296,5 +289,4 @@ def network_check_args(func: str, loss, params, grads, h) -> None:
         check_array(func, f"grads[{key!r}]", grads[key], floating=True)
         require(params[key].shape == grads[key].shape, func, "each gradient must have its parameter's shape",
                 f"params[{key!r}].shape={params[key].shape}, grads[{key!r}].shape={grads[key].shape}")
-    require(isinstance(h, (int, float, np.floating)) and not isinstance(h, bool) and h > 0, func,
-            "h must be a positive number", f"h={h!r}")
+    check_positive(func, "h", h)

@@ -43,6 +43,13 @@ def check_int(func: str, name: str, value, minimum: int) -> int:
     return int(value)
 
 
+def check_positive(func: str, name: str, value) -> float:
+    """``value`` is a real number > 0 (a step size, a gain); return it as a Python float."""
+    require(isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and value > 0,
+            func, f"{name} must be a positive number", f"{name}={value!r}")
+    return float(value)
+
+
 def check_pair(func: str, name: str, value, minimum: int) -> tuple[int, int]:
     """Accept ``k`` or ``(kH, kW)`` (as PyTorch does) and return ``(kH, kW)``."""
     if isinstance(value, (tuple, list)):

@@ -39,8 +39,7 @@ def solved_copy(dest: Path) -> Path:
         at = next(i for i, ln in enumerate(lines) if ln.startswith("from cnnlib."))
         lines.insert(at, "from cnnlib.exercises import exercise\n")
         (dest / "cnnlib" / sol.name).write_text("".join(lines))
-    answers = {k: list(v) if isinstance(v, tuple) else v for k, v in ANSWERS.items()}
-    (dest / "answers.json").write_text(json.dumps(answers))  # the concept checks answered right too
+    (dest / "answers.json").write_text(json.dumps(ANSWERS))  # the concept checks answered right too
     return dest
 
 
