@@ -18,14 +18,10 @@ def grade_all(exercises=()) -> dict[str, Result]:
     from ..exercises import EXERCISES, get_exercise
     from ..questions import QUESTIONS
     from .questions import grade_questions
-    asked = [str(k).strip() for k in exercises]
     ids = {q.id for q in QUESTIONS}
-    names = [get_exercise(k).name for k in asked if k not in ids]
-    if not asked:
-        names, questions = [e.name for e in EXERCISES], [q.id for q in QUESTIONS]
-    else:
-        questions = [k for k in asked if k in ids]
-    results = {n: grade(n) for n in names}
-    if questions:
+    asked = [str(k).strip() for k in exercises] or [e.name for e in EXERCISES] + [q.id for q in QUESTIONS]
+    results = {get_exercise(k).name: grade(k) for k in asked if k not in ids}
+    questions = [k for k in asked if k in ids]
+    if questions:  # grade_questions() with no ids would grade them all
         results.update(grade_questions(questions))
     return results

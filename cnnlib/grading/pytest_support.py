@@ -16,8 +16,8 @@ import pytest
 
 from ..exercises import exercises_of
 from ..questions import questions_of
-from .core import Result, grade, report
-from .questions import grade_questions
+from . import grade_all
+from .core import Result, report
 
 RESULTS: dict[str, Result] = {}  # exercise name -> its Result, for the progress table
 
@@ -33,14 +33,10 @@ def grading_tests(chapter: int):
               for ex in exercises_of(chapter)]
     params += [pytest.param(q.id, id=q.id, marks=[getattr(pytest.mark, question_marker(q)), pytest.mark.grading])
                for q in questions_of(chapter)]
-    questions = {q.id for q in questions_of(chapter)}
 
     @pytest.mark.parametrize("exercise_name", params)
     def test_grading(exercise_name):
-        if exercise_name in questions:
-            res = RESULTS[exercise_name] = grade_questions([exercise_name])[exercise_name]
-        else:
-            res = RESULTS[exercise_name] = grade(exercise_name)
+        res = RESULTS[exercise_name] = grade_all([exercise_name])[exercise_name]  # an exercise or a question
         if res.status == "not started":
             pytest.skip(res.summary())
         if not res.done:
