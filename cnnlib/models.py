@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Dropout2d, Flatten, Linear, MaxPool2d, ReLU,
-                     Sequential, as_rng)
+from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Dropout2d, Flatten, GlobalAvgPool2d, Linear,
+                     MaxPool2d, ReLU, ResidualBlock, Sequential, as_rng)
 from .layers.base import _child_rng
 from .core.validation import check_int, fail, require
 
-__all__ = ["small_cnn", "lenet", "vgg_bn", "tiny_vgg", "build_model", "MODELS"]
+__all__ = ["small_cnn", "lenet", "vgg_bn", "tiny_vgg", "resnet_small", "build_model", "MODELS"]
 
 
 def _rng(func: str, rng, seed) -> np.random.Generator:
@@ -186,7 +186,56 @@ def tiny_vgg(num_classes: int = 10, in_channels: int = 3, input_size: int = 32, 
     return Sequential(*layers)
 
 
-MODELS = {"small_cnn": small_cnn, "lenet": lenet, "vgg_bn": vgg_bn, "tiny_vgg": tiny_vgg}
+def resnet_small(num_classes: int = 10, in_channels: int = 1, input_size: int = 28, widths=(16, 32, 64),
+                 blocks_per_stage: int = 1, *, residual: bool = True, batch_norm: bool = True, rng=None, seed=None,
+                 init: str = "he", dtype=np.float32) -> Sequential:
+    """A small ResNet (chapter 11): a 3x3 stem, stages of ``ResidualBlock``, global average pooling, linear.
+
+    The stem is conv 3x3 pad 1 -> ``widths[0]``, batch norm, ReLU. Each stage is
+    ``blocks_per_stage`` blocks of its width; every stage after the first starts with a
+    block of stride 2 (half the size, a 1x1 projection on its shortcut). With the
+    defaults: 7 convolutions of 3x3, 2 projections and 1 linear layer, 77,754 parameters.
+
+    Parameters
+    ----------
+    num_classes, in_channels, input_size, rng, seed, dtype
+        As for ``small_cnn``; any input size works (global average pooling does not care).
+    widths : sequence of int
+        Channels of each stage.
+    blocks_per_stage : int
+        Blocks per stage: the network has ``1 + 2 * len(widths) * blocks_per_stage`` 3x3 convolutions
+        (and a 1x1 projection in the first block of each stage after the first).
+    residual : bool
+        False gives the *plain* network with the same layers (no shortcuts), for comparison.
+    batch_norm : bool
+        False drops every batch norm layer (the convolutions get biases).
+    init : "he" (default) or "pytorch"
+
+    Returns
+    -------
+    Sequential
+        (N, in_channels, H, W) -> (N, num_classes) logits.
+    """
+    g = _rng("resnet_small", rng, seed)
+    check_int("resnet_small", "input_size", input_size, 1)
+    check_int("resnet_small", "blocks_per_stage", blocks_per_stage, 1)
+    require(len(widths) >= 1, "resnet_small", "widths must name at least one stage", f"widths={widths!r}")
+    _pooled("resnet_small", input_size, len(widths) - 1)  # each stride-2 stage needs 2 rows at least
+    kw = dict(rng=g, init=init, dtype=dtype)
+    layers = [Conv2d(in_channels, widths[0], 3, padding=1, bias=not batch_norm, **kw),
+              *([BatchNorm2d(widths[0], dtype=dtype)] if batch_norm else []), ReLU()]
+    c_in = widths[0]
+    for stage, width in enumerate(widths):
+        for block in range(blocks_per_stage):
+            stride = 2 if stage > 0 and block == 0 else 1
+            layers.append(ResidualBlock(c_in, width, stride, residual=residual, batch_norm=batch_norm, **kw))
+            c_in = width
+    layers += [GlobalAvgPool2d(), Linear(c_in, num_classes, **kw)]
+    return Sequential(*layers)
+
+
+MODELS = {"small_cnn": small_cnn, "lenet": lenet, "vgg_bn": vgg_bn, "tiny_vgg": tiny_vgg,
+          "resnet_small": resnet_small}
 
 
 def build_model(name: str, **kwargs) -> Sequential:

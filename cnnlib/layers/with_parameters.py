@@ -1,4 +1,5 @@
-"""Layers with parameters: ``Conv2d``, ``Linear``, ``BatchNorm1d`` and ``BatchNorm2d`` (chapters 01-07).
+"""Layers with parameters: ``Conv2d``, ``Linear``, ``BatchNorm1d``, ``BatchNorm2d`` (chapters 01-07) and
+``DepthwiseConv2d`` (chapter 11).
 
 Each owns its ``weight`` and ``bias`` (batch norm also its running statistics) and
 calls the exercise functions through ``cnnlib.ops``.
@@ -77,6 +78,71 @@ class Conv2d(Layer):
 
     def backward(self, dout):
         dx, self.grads["weight"], dbias = F.conv2d_backward(dout, self._cached())
+        if "bias" in self.params:
+            self.grads["bias"] = dbias
+        return dx
+
+
+class DepthwiseConv2d(Layer):
+    """Depthwise convolution (chapter 11): one kH x kW filter per channel, calling
+    ``blocks.depthwise_conv2d_forward`` / ``depthwise_conv2d_backward``.
+
+    PyTorch's ``nn.Conv2d(channels, channels, kernel_size, groups=channels)``. Followed by a 1x1
+    ``Conv2d`` (which mixes the channels) it is MobileNet's depthwise-separable convolution.
+
+    Parameters
+    ----------
+    channels : int
+    kernel_size : int or (kH, kW)
+    stride, padding, bias, rng, init, dtype
+        As for ``Conv2d``; the fan-in of each filter is kH*kW.
+
+    Shape
+    -----
+    x : (N, channels, H, W) -> out : (N, channels, H_out, W_out), H_out as for ``Conv2d``.
+    ``params``: ``weight`` (channels, 1, kH, kW) and ``bias`` (channels,).
+    """
+
+    _positional = ("channels",)
+    _always = ("kernel_size",)
+
+    def __init__(self, channels: int, kernel_size, stride: int = 1, padding: int = 0, bias: bool = True, *,
+                 rng=None, init: str = "pytorch", dtype=np.float32):
+        super().__init__()
+        check_int("DepthwiseConv2d", "channels", channels, 1)
+        kH, kW = check_pair("DepthwiseConv2d", "kernel_size", kernel_size, 1)
+        check_int("DepthwiseConv2d", "stride", stride, 1)
+        check_int("DepthwiseConv2d", "padding", padding, 0)
+        require(init in INITS, "DepthwiseConv2d", f"init must be one of {INITS}", f"init={init!r}")
+        self._remember(channels=channels, kernel_size=kernel_size, stride=stride, padding=padding, bias=bool(bias),
+                       init=init, dtype=dtype)
+        self.channels, self.stride, self.padding, self.kernel_size = channels, stride, padding, (kH, kW)
+        weight, b = _init_weights((channels, 1, kH, kW), kH * kW, init, rng, dtype, bias)
+        self.params["weight"] = weight
+        if b is not None:
+            self.params["bias"] = b
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    @classmethod
+    def state_shapes(cls, config: dict) -> dict:
+        kH, kW = check_pair("DepthwiseConv2d", "kernel_size", config["kernel_size"], 1)
+        c = check_int("DepthwiseConv2d", "channels", config["channels"], 1)
+        return {"weight": (c, 1, kH, kW), **({"bias": (c,)} if config.get("bias", True) else {})}
+
+    def output_shape(self, input_shape):
+        N, C, H, W = self._check(tuple(input_shape), 4, "(N, C_in, H, W)", self.channels)
+        stride = (self.stride, self.stride)
+        return (N, C, *window_output(repr(self), (N, C, H, W), self.kernel_size, stride, self.padding))
+
+    def forward(self, x):
+        self._check(x, 4, "(N, C_in, H, W)", self.channels)
+        self._check_dtype(x)
+        out, self._cache = F.depthwise_conv2d_forward(x, self.params["weight"], self.params.get("bias"),
+                                                      self.stride, self.padding)
+        return out
+
+    def backward(self, dout):
+        dx, self.grads["weight"], dbias = F.depthwise_conv2d_backward(dout, self._cached())
         if "bias" in self.params:
             self.grads["bias"] = dbias
         return dx

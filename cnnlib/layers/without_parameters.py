@@ -53,6 +53,26 @@ class AvgPool2d(_Pool):
         return F.avgpool2d_backward(dout, self._cached())
 
 
+class GlobalAvgPool2d(Layer):
+    """Global average pooling (chapter 11), calling ``blocks.global_avgpool_forward`` / ``global_avgpool_backward``.
+
+    Shape: (N, C, H, W) -> (N, C), the mean of each channel: the head of a ResNet, in place of
+    flatten (which needs a fixed H and W) and a large linear layer.
+    """
+
+    def output_shape(self, input_shape):
+        N, C, H, W = self._check(tuple(input_shape), 4, "(N, C, H, W)")
+        return N, C
+
+    def forward(self, x):
+        self._check(x, 4, "(N, C, H, W)")
+        out, self._cache = F.global_avgpool_forward(x)
+        return out
+
+    def backward(self, dout):
+        return F.global_avgpool_backward(dout, self._cached())
+
+
 class _Dropout(Layer):
     _always = ("p",)
 

@@ -21,10 +21,10 @@ def layout(model):
 
 
 def test_models_registry_and_build_model():
-    assert set(MODELS) == {"small_cnn", "lenet", "vgg_bn", "tiny_vgg"}
+    assert set(MODELS) == {"small_cnn", "lenet", "vgg_bn", "tiny_vgg", "resnet_small"}
     assert repr(build_model("lenet", seed=0)) == repr(lenet(seed=0))
-    with pytest.raises(ValueError, match=r"build_model: name must be one of \['lenet', 'small_cnn', 'tiny_vgg', "
-                                         r"'vgg_bn'\]\. Received: name='resnet'"):
+    with pytest.raises(ValueError, match=r"build_model: name must be one of \['lenet', 'resnet_small', 'small_cnn', "
+                                         r"'tiny_vgg', 'vgg_bn'\]\. Received: name='resnet'"):
         build_model("resnet")
     with pytest.raises(ValueError, match="give rng or seed, not both"):
         build_model("lenet", rng=np.random.default_rng(0), seed=0)

@@ -1,0 +1,175 @@
+"""Reference solutions: the blocks of modern CNNs (chapter 11).
+
+Global average pooling, depthwise convolution and the residual block's join
+and fork. The depthwise convolution loops over the kH*kW kernel offsets only:
+each offset is one multiply-add over the whole (N, C, H_out, W_out) batch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from cnnlib.core.contracts import depthwise_cache, depthwise_shapes, global_pool_cache, residual_args, residual_cache
+from cnnlib.core.validation import check_array, check_batch
+
+
+def global_avgpool_forward(x: np.ndarray):
+    """Global average pooling: the mean of each channel over all its H x W positions.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float dtype
+
+    Returns
+    -------
+    out : ndarray, shape (N, C), dtype of x
+        ``out[n, c] = mean over i, j of x[n, c, i, j]``: PyTorch's
+        ``F.adaptive_avg_pool2d(x, 1)`` followed by ``flatten(1)``.
+    cache : tuple
+        ``x.shape``, the four ints (N, C, H, W): all the backward needs.
+    """
+    check_array("global_avgpool_forward", "x", x, 4, "(N, C, H, W)", floating=True)
+    check_batch("global_avgpool_forward", x)
+    return x.mean(axis=(2, 3)), x.shape
+
+
+def global_avgpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """Gradient of ``global_avgpool_forward``.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C)
+        Gradient of the loss with respect to the forward's output.
+    cache : tuple
+        ``(N, C, H, W)`` from ``global_avgpool_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), dtype of dout
+        Every one of the H*W positions of channel c gets ``dout[n, c] / (H*W)``.
+    """
+    N, C, H, W = global_pool_cache("global_avgpool_backward", dout, cache)
+    return np.broadcast_to((dout / (H * W))[:, :, None, None], (N, C, H, W)).copy()
+
+
+def depthwise_conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                             stride: int = 1, padding: int = 0):
+    """Depthwise convolution: channel c is cross-correlated with its own filter ``weight[c, 0]``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float dtype
+    weight : ndarray, shape (C, 1, kH, kW), dtype of x
+        One filter per channel (PyTorch's ``Conv2d(C, C, k, groups=C)`` stores it so).
+    bias : ndarray, shape (C,), or None
+    stride, padding : int
+        As for ``conv2d_forward``: zeros added on each side, windows every ``stride`` positions.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out), dtype of x
+        ``out[n, c, i, j] = sum over u, v of x_pad[n, c, i*stride + u, j*stride + v] * weight[c, 0, u, v]
+        + bias[c]``, with ``H_out = (H + 2*padding - kH) // stride + 1`` (likewise W_out).
+        Channels never mix: that is the job of a 1x1 convolution after it.
+    cache : tuple
+        ``(x, weight, bias, stride, padding)``.
+    """
+    N, C, H, W, kH, kW, H_out, W_out = depthwise_shapes("depthwise_conv2d_forward", x, weight, bias, stride, padding)
+    x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+    for u in range(kH):
+        for v in range(kW):
+            window = x_pad[:, :, u:u + stride * H_out:stride, v:v + stride * W_out:stride]  # (N, C, H_out, W_out)
+            out += window * weight[:, 0, u, v, None, None]
+    if bias is not None:
+        out += bias[:, None, None]
+    return out, (x, weight, bias, stride, padding)
+
+
+def depthwise_conv2d_backward(dout: np.ndarray, cache: tuple):
+    """Gradients of ``depthwise_conv2d_forward``.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H_out, W_out)
+    cache : tuple
+        ``(x, weight, bias, stride, padding)`` from ``depthwise_conv2d_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dweight : ndarray, shape (C, 1, kH, kW)
+        Summed over the batch and every output position, channel by channel.
+    dbias : ndarray, shape (C,), or None when the forward had no bias
+    """
+    x, weight, bias, stride, padding = depthwise_cache("depthwise_conv2d_backward", dout, cache)
+    N, C, H, W = x.shape
+    _, _, kH, kW = weight.shape
+    _, _, H_out, W_out = dout.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    dx_pad = np.zeros(x_pad.shape, dtype=dout.dtype)
+    dweight = np.zeros(weight.shape, dtype=dout.dtype)
+    for u in range(kH):
+        for v in range(kW):
+            rows, cols = slice(u, u + stride * H_out, stride), slice(v, v + stride * W_out, stride)
+            dweight[:, 0, u, v] = (dout * x_pad[:, :, rows, cols]).sum(axis=(0, 2, 3))
+            dx_pad[:, :, rows, cols] += dout * weight[:, 0, u, v, None, None]  # windows overlap: add
+    dbias = None if bias is None else dout.sum(axis=(0, 2, 3))
+    return dx_pad[:, :, padding:padding + H, padding:padding + W], dweight, dbias
+
+
+def residual_forward(x: np.ndarray, branch, shortcut=None):
+    """A residual block's forward: ``out = relu(branch(x) + shortcut(x))``.
+
+    Parameters
+    ----------
+    x : ndarray, float dtype
+        The block's input (N, C, H, W), or any shape the branch accepts.
+    branch : function
+        ``branch(x) -> (y, branch_cache)``: the block's layers (conv, batch norm, ReLU,
+        conv, batch norm in a ResNet); call it once.
+    shortcut : function or None
+        ``shortcut(x) -> (s, shortcut_cache)``, e.g. a 1x1 convolution when the branch
+        changes the number of channels or the size; None is the identity ``s = x``
+        (then the shortcut cache is None).
+
+    Returns
+    -------
+    out : ndarray, the shape of y
+        ``relu(y + s)``: the two paths join by an addition, then one ReLU.
+    cache : tuple
+        ``(branch_cache, shortcut_cache, out)``: what the two paths returned, and the
+        output (its positive entries are where the ReLU let the gradient through).
+    """
+    residual_args("residual_forward", x, branch, shortcut)
+    y, branch_cache = branch(x)
+    s, shortcut_cache = (x, None) if shortcut is None else shortcut(x)
+    out = np.maximum(y + s, 0)
+    return out, (branch_cache, shortcut_cache, out)
+
+
+def residual_backward(dout: np.ndarray, cache: tuple, branch_backward, shortcut_backward=None) -> np.ndarray:
+    """Gradient of ``residual_forward``: through the ReLU, then along both paths, summed at the fork.
+
+    Parameters
+    ----------
+    dout : ndarray, the shape of the forward's output
+    cache : tuple
+        ``(branch_cache, shortcut_cache, out)`` from ``residual_forward``.
+    branch_backward : function
+        ``branch_backward(d, branch_cache) -> dx_branch``: the branch's backward (it keeps
+        the gradients of its own parameters).
+    shortcut_backward : function or None
+        ``shortcut_backward(d, shortcut_cache) -> dx_shortcut``; None for the identity
+        shortcut (its backward passes ``d`` through unchanged).
+
+    Returns
+    -------
+    dx : ndarray, the shape of x
+        x fed both paths, so its gradient is the sum of what comes back along each, both
+        paths given the gradient that passed the ReLU at the join.
+    """
+    branch_cache, shortcut_cache, out = residual_cache("residual_backward", dout, cache, branch_backward,
+                                                       shortcut_backward)
+    d = dout * (out > 0)  # the ReLU at the join
+    d_shortcut = d if shortcut_backward is None else shortcut_backward(d, shortcut_cache)
+    return branch_backward(d, branch_cache) + d_shortcut
