@@ -94,6 +94,24 @@ class CheckpointConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """cnnlib.transforms.Augment, applied to training batches only (chapter 12).
+
+    shift: the largest random shift in pixels (zero-pad and crop); rotate: the
+    largest random rotation in degrees, either way; erase: the probability of
+    erasing one random rectangle of an image. 0 turns a step off.
+    """
+    shift: int = 0
+    rotate: float = 0.0
+    erase: float = 0.0
+
+    def __post_init__(self):
+        _check(self.shift >= 0, "augment.shift", "must be >= 0 (pixels)", self.shift)
+        _check(0 <= self.rotate <= 180, "augment.rotate", "must be in [0, 180] (degrees)", self.rotate)
+        _check(0 <= self.erase <= 1, "augment.erase", "must be in [0, 1] (a probability)", self.erase)
+
+
+@dataclass
 class CallbacksConfig:
     early_stopping: Optional[EarlyStoppingConfig] = None
     checkpoint: Optional[CheckpointConfig] = field(default_factory=CheckpointConfig)
@@ -119,6 +137,8 @@ class TrainConfig:
     betas : Adam's and AdamW's (beta1, beta2)
     scheduler : SchedulerConfig or None (a constant learning rate)
     callbacks : early stopping (off unless given) and the best-model checkpoint
+    augment : AugmentConfig or None (no augmentation): random shifts, rotations and
+        erasing of the training batches (chapter 12)
     seed : seeds the weights, the validation split and the shuffling
     validation_split : the fraction of the training set held out for validation
         (the last part after a seeded shuffle); 0 trains on everything
@@ -142,6 +162,7 @@ class TrainConfig:
     betas: list = field(default_factory=lambda: [0.9, 0.999])
     scheduler: Optional[SchedulerConfig] = None
     callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
+    augment: Optional[AugmentConfig] = None
     seed: int = 0
     validation_split: float = 0.1
     run_dir: str = "runs"

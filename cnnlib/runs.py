@@ -104,6 +104,13 @@ def scheduler_for(config: TrainConfig, optimizer, steps_per_epoch: int):
     return optim.CosineLR(optimizer, total_steps=total, min_lr=s.min_lr, warmup_steps=s.warmup_steps)
 
 
+def augment_for(config: TrainConfig):
+    """The config's training-batch augmentation (``cnnlib.transforms.Augment``), or None."""
+    from .transforms import Augment
+    a = config.augment
+    return None if a is None else Augment(shift=a.shift, rotate=a.rotate, erase=a.erase)
+
+
 def new_run_dir(parent, name: str) -> Path:
     """Create and return a new directory ``parent/<name>-<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``, ... if taken).
 
@@ -180,9 +187,11 @@ def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool
         callbacks.append(EarlyStopping(monitor=e.monitor, mode=e.mode, patience=e.patience,
                                        min_delta=e.min_delta, restore_best=e.restore_best))
     trainer = Trainer(model, optimizer, loss=config.loss, scheduler=scheduler, callbacks=callbacks, rng=rng,
-                      scheduler_interval=config.scheduler.interval if config.scheduler else "epoch")
+                      scheduler_interval=config.scheduler.interval if config.scheduler else "epoch",
+                      augment=augment_for(config))
     say(f"Training {config.model} on {len(x_fit):,} {config.dataset} images"
-        + (f", validating on {len(val[0]):,}" if val else "") + f", for {config.epochs} epochs.")
+        + (f", validating on {len(val[0]):,}" if val else "") + f", for {config.epochs} epochs"
+        + (f", training batches augmented by {trainer.augment}." if trainer.augment else "."))
     start = time.perf_counter()
     try:
         history = trainer.fit(x_fit, y_fit, epochs=config.epochs, batch_size=config.batch_size,
