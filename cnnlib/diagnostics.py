@@ -4,6 +4,8 @@
 - ``layer_statistics``: per layer, the spread of its outputs, the fraction of
   zeros, the spread of the gradient that reaches it, and for layers with a
   weight the ratio ``|dW| / |W|`` (how far one step of SGD would move it);
+- ``plain_network``: a deep stack of Linear + activation layers with the
+  weights you choose, the experiment of chapter 10;
 - ``lr_range_test``: train for a few hundred steps while the learning rate
   grows geometrically, and read off where the loss falls fastest;
 - ``plot_layer_histograms``, ``plot_layer_statistics`` and ``plot_lr_range``
@@ -22,6 +24,7 @@ import numpy as np
 
 from . import ops
 from .core.validation import check_array, check_int, require
+from .layers import Linear, ReLU, Sequential, Tanh
 from .optim import SGD
 from .trainer import Trainer
 from .viz import _finish, _layers as viz_layers
@@ -82,6 +85,40 @@ def layer_statistics(model, x: np.ndarray, y: np.ndarray) -> list[dict]:
                      "zeros": float(np.mean(out == 0)), "grad_std": float(np.std(d)), "update_ratio": ratio})
     rows[-1]["loss"] = float(loss)
     return rows
+
+
+ACTIVATIONS = {"relu": ReLU, "tanh": Tanh}
+
+# Four ways to draw a weight, as chapter 10 compares them (Glorot and He through cnnlib.ops: your 10.2, 10.3).
+WEIGHT_DRAWS = {
+    "std 0.01": lambda shape, rng: rng.normal(0.0, 0.01, shape),
+    "Glorot": lambda shape, rng: ops.xavier_uniform(shape, rng, dtype=np.float64),
+    "He": lambda shape, rng: ops.kaiming_normal(shape, rng, nonlinearity="relu", dtype=np.float64),
+    "std 0.2": lambda shape, rng: rng.normal(0.0, 0.2, shape),
+}
+
+
+def plain_network(draw, depth: int = 10, width: int = 256, *, in_features: int = 784, num_classes=None,
+                  activation: str = "relu", seed: int = 0) -> Sequential:
+    """``depth`` pairs of Linear(width) + activation, float64, weights from ``draw(shape, rng)``, biases 0.
+
+    ``num_classes`` adds a last Linear layer (drawn the same way) for class
+    logits, so that ``layer_statistics`` can run a loss at the end.
+    """
+    func = "plain_network"
+    require(callable(draw), func, "draw must be callable: draw(shape, rng) returns the weights",
+            f"draw of type {type(draw).__name__}", TypeError)
+    depth, width = check_int(func, "depth", depth, 1), check_int(func, "width", width, 1)
+    require(activation in ACTIVATIONS, func, f"activation must be one of {sorted(ACTIVATIONS)}",
+            f"activation={activation!r}")
+    rng, layers, n_in = np.random.default_rng(seed), [], check_int(func, "in_features", in_features, 1)
+    for n_out in [width] * depth + ([] if num_classes is None else [check_int(func, "num_classes", num_classes, 1)]):
+        linear = Linear(n_in, n_out, rng=0, dtype=np.float64)
+        linear.params["weight"][...] = draw(linear.params["weight"].shape, rng)
+        linear.params["bias"][...] = 0.0
+        layers += [linear, ACTIVATIONS[activation]()]
+        n_in = n_out
+    return Sequential(*(layers if num_classes is None else layers[:-1]))
 
 
 def lr_range_test(model, x: np.ndarray, y: np.ndarray, *, lr_min: float = 1e-4, lr_max: float = 10.0,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import time
 from dataclasses import dataclass
 
 
@@ -53,6 +54,8 @@ CHAPTERS = {
     8: "Training a CNN on full MNIST",
     9: "Looking inside the network",
     10: "Initialization and debugging a network",
+    11: "Residual networks and modern blocks",
+    12: "Data augmentation and the capstone",
 }
 
 EXERCISES = [
@@ -87,11 +90,21 @@ EXERCISES = [
     Exercise("7.5", "dropout_forward", 7, "dropout", "inverted dropout"),
     Exercise("7.6", "dropout_backward", 7, "dropout", "gradient of dropout"),
     Exercise("7.7", "spatial_dropout_forward", 7, "dropout", "dropout of whole channels"),
+    Exercise("8.1", "training_step", 8, "training", "one optimizer step: forward, loss, backward, update"),
     Exercise("10.1", "fan_in_and_fan_out", 10, "initialization", "the fans of a linear or convolution weight"),
     Exercise("10.2", "kaiming_normal", 10, "initialization", "He initialization, for ReLU networks"),
     Exercise("10.3", "xavier_uniform", 10, "initialization", "Glorot initialization, for tanh or linear layers"),
     Exercise("10.4", "network_gradient_errors", 10, "debugging",
              "a whole network's backward pass against finite differences", uses=("numerical_gradient",)),
+    Exercise("11.1", "global_avgpool_forward", 11, "blocks", "global average pooling: one mean per channel"),
+    Exercise("11.2", "global_avgpool_backward", 11, "blocks", "gradient of global average pooling"),
+    Exercise("11.3", "depthwise_conv2d_forward", 11, "blocks", "depthwise convolution: one filter per channel"),
+    Exercise("11.4", "depthwise_conv2d_backward", 11, "blocks", "gradients of depthwise convolution"),
+    Exercise("11.5", "residual_forward", 11, "blocks", "a residual block's join: add the shortcut, then ReLU"),
+    Exercise("11.6", "residual_backward", 11, "blocks", "a residual block's backward: gradients add at the fork"),
+    Exercise("12.1", "random_shift", 12, "augmentation", "shift each image at random: zero-pad, then crop"),
+    Exercise("12.2", "rotate", 12, "augmentation", "rotate images about their centre by bilinear interpolation"),
+    Exercise("12.3", "random_erasing", 12, "augmentation", "fill one random rectangle of some images"),
 ]
 
 # The PyTorch function (or class) each exercise mirrors; F is torch.nn.functional.
@@ -112,6 +125,15 @@ PYTORCH_NAMES = {
     "dropout_backward": "autograd through F.dropout", "spatial_dropout_forward": "F.dropout2d",
     "fan_in_and_fan_out": "torch.nn.init._calculate_fan_in_and_fan_out", "kaiming_normal": "torch.nn.init.kaiming_normal_",
     "xavier_uniform": "torch.nn.init.xavier_uniform_", "network_gradient_errors": "torch.autograd.gradcheck",
+    "random_shift": "torchvision.transforms.RandomCrop(28, padding=2)",
+    "rotate": "F.grid_sample(x, F.affine_grid(theta, ...), align_corners=True)",
+    "random_erasing": "torchvision.transforms.RandomErasing",
+    "global_avgpool_forward": "F.adaptive_avg_pool2d(x, 1).flatten(1)",
+    "global_avgpool_backward": "autograd through F.adaptive_avg_pool2d",
+    "depthwise_conv2d_forward": "F.conv2d(..., groups=C)", "depthwise_conv2d_backward": "autograd through F.conv2d(..., groups=C)",
+    "residual_forward": "F.relu(branch(x) + shortcut(x)) (torchvision's BasicBlock)",
+    "residual_backward": "autograd through a BasicBlock",
+    "training_step": "the loop body: optimizer.zero_grad(); loss_fn(model(x), y).backward(); optimizer.step()",
 }
 
 _BY_KEY = {**{e.id: e for e in EXERCISES}, **{e.name: e for e in EXERCISES}}
@@ -277,13 +299,34 @@ def note_reference(ex: Exercise, why: str) -> None:
         print(f"[reference] {ex.id} {ex.name} {why}: {shows}; write yours in cnnlib/{ex.module}.py{hint}.")
 
 
+observers: list = []  # functions observe(ex, args, seconds) told of every call (cnnlib.profiling)
+_nested: list = []    # while observed: the seconds spent in the exercises each running call has called
+
+
 def call(ex: Exercise, learner, args, kwargs):
     """Run exercise ``ex``: the reference when switched on, else the learner's function.
 
     ``learner`` is the learner's function, or None to look it up in its file.
     Outside strict mode, an exercise that is not started, or whose file does not
-    import, runs the reference and says so.
+    import, runs the reference and says so. Observers are told the seconds the
+    call took, less those of the exercises it called.
     """
+    if not observers:
+        return _call(ex, learner, args, kwargs)
+    _nested.append(0.0)
+    start = time.perf_counter()
+    try:
+        return _call(ex, learner, args, kwargs)
+    finally:
+        seconds = time.perf_counter() - start
+        own = seconds - _nested.pop()
+        if _nested:
+            _nested[-1] += seconds
+        for observe in list(observers):
+            observe(ex, args, own)
+
+
+def _call(ex: Exercise, learner, args, kwargs):
     if ex.name in _switched_on:
         return reference(ex.name)(*args, **kwargs)
     try:

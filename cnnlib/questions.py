@@ -58,8 +58,19 @@ QUESTIONS = [
     Question("6.q2", 6, "float", "cosine_lr's rate at step 0 with 200 warm-up steps, as a fraction of the peak"),
     Question("7.q1", 7, "int", "learned parameters of BatchNorm2d(64) (running statistics are not parameters)"),
     Question("7.q2", 7, "float", "the factor inverted dropout with p = 0.25 scales kept values by, in training"),
+    Question("8.q1", 8, "int", "optimizer steps in one epoch over 54,000 digits at batch size 128 (the last batch "
+                               "smaller)"),
+    Question("8.q2", 8, "choice", "after training_step returns, the layers' caches belong to (a) the batch before the "
+                                  "update (b) the batch after the update (c) no batch: the update clears them", "abc"),
     Question("10.q1", 10, "float", "He (fan_in, ReLU) standard deviation of a Conv2d(32, 64, 3) weight"),
     Question("10.q2", 10, "float", "the cross-entropy of a 10-class network that is equally unsure of every class"),
+    Question("11.q1", 11, "int", "parameters of DepthwiseConv2d(64, 3) followed by Conv2d(64, 128, 1), both "
+                                 "without bias"),
+    Question("11.q2", 11, "choice", "in out = relu(branch(x) + x), where out > 0 and the branch's gradient is 0, "
+                                    "dL/dx is (a) 0 (b) dL/dout (c) 2 dL/dout", "abc"),
+    Question("12.q1", 12, "choice", "which changes a digit's label: (a) a 2-pixel shift (b) a 10-degree rotation "
+                                    "(c) a 180-degree rotation of a 6 (d) erasing 4 % of the image", "abcd"),
+    Question("12.q2", 12, "int", "different windows random_shift can choose for one 28x28 image with max_shift=2"),
 ]
 
 _BY_ID = {q.id: q for q in QUESTIONS}

@@ -1,6 +1,7 @@
 """The training loop (chapter 08): ``Trainer``, which records a ``History`` (``cnnlib.history``).
 
-One training step (``Trainer.train_step``) is the whole course in four lines::
+One training step (``Trainer.train_step``) is the whole course in four lines,
+which you assemble in exercise 8.1 (``cnnlib/training.py``)::
 
     logits = model.forward(x_batch)                              # chapters 01-07
     loss, dlogits = softmax_cross_entropy(logits, y_batch)       # chapter 05
@@ -64,6 +65,9 @@ class Trainer:
     callbacks : sequence of ``cnnlib.callbacks.Callback``
     rng : np.random.Generator or int seed, shuffles the training data each epoch
     scheduler_interval : "epoch" (default) or "step": when to call ``scheduler.step()``
+    augment : a function ``augment(x_batch, rng) -> x_batch`` (e.g. ``cnnlib.transforms.Augment``),
+        optional, applied to each training batch with the trainer's rng (never to validation data,
+        ``evaluate`` or ``predict``)
 
     Attributes
     ----------
@@ -78,7 +82,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loss="cross_entropy", scheduler=None, callbacks=(), rng=None,
-                 *, scheduler_interval: str = "epoch", divergence_check: bool = True):
+                 *, scheduler_interval: str = "epoch", divergence_check: bool = True, augment=None):
         for method in ("forward", "backward", "train", "eval"):
             require(callable(getattr(model, method, None)), "Trainer", f"model must have a {method}() method",
                     f"model of type {type(model).__name__}", TypeError)
@@ -112,6 +116,9 @@ class Trainer:
         self.global_step = 0  # optimizer steps taken so far
         self.verbose = True
         self.divergence_check = bool(divergence_check)
+        require(augment is None or callable(augment), "Trainer", "augment must be None or a function "
+                "augment(x_batch, rng) -> x_batch", f"augment of type {type(augment).__name__}", TypeError)
+        self.augment = augment
 
     # ------------------------------------------------------------------ helpers
 
@@ -237,15 +244,17 @@ class Trainer:
         return self.history
 
     def train_step(self, xb, yb):
-        """One optimizer step on a batch, the whole course in four lines; returns ``(out, loss)``."""
-        out = self.model.forward(xb)                  # chapters 01-07
-        loss, dout = self.loss_fn(out, yb)            # chapter 05
-        if self.divergence_check and not np.isfinite(loss):
-            raise TrainingDiverged(f"the loss became {float(loss)}")  # fit says where, and what to try
-        self.model.backward(dout)                     # fills every layer's grads
-        self.optimizer.step()                         # chapter 06
+        """One optimizer step on a batch, with your ``training_step`` (exercise 8.1); returns ``(out, loss)``."""
+        out, loss = ops.training_step(self.model, self.optimizer, self._checked_loss, xb, yb)
         self.global_step += 1
         return out, loss
+
+    def _checked_loss(self, out, y):
+        """The loss, stopping the step before its backward pass when the loss is not finite."""
+        loss, dout = self.loss_fn(out, y)
+        if self.divergence_check and not np.isfinite(loss):
+            raise TrainingDiverged(f"the loss became {float(loss)}")  # fit says where, and what to try
+        return loss, dout
 
     def _train_epoch(self, func, x, y, epoch, last, batch_size, validation_data, show_bar):
         """One pass over shuffled mini-batches, with a progress bar; returns (History row, number of outputs)."""
@@ -261,7 +270,8 @@ class Trainer:
                 idx = order[(step - 1) * batch_size:step * batch_size]
                 try:
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the check says it
-                        out, loss = self.train_step(x[idx], y[idx])
+                        xb = x[idx] if self.augment is None else self.augment(x[idx], self.rng)
+                        out, loss = self.train_step(xb, y[idx])
                 except TrainingDiverged as e:
                     now = self.optimizer.lr  # the rate of this step (a schedule may have changed it)
                     raise TrainingDiverged(

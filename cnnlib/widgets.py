@@ -1,4 +1,5 @@
-"""Interactive widgets: a kernel playground (chapter 01) and views inside a trained CNN (chapter 09).
+"""Interactive widgets: a kernel playground (chapter 01), views inside a trained CNN (chapter 09) and
+the statistics of every layer of a deep network as its initialization changes (chapter 10).
 
 Each widget is three layers, so that everything but the wiring is testable
 without a browser:
@@ -24,7 +25,7 @@ import ipywidgets as ipw
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import ops
+from . import diagnostics, ops
 from .exercises import ExerciseFileError, get_exercise, note_reference, reference, strict
 from .core.validation import require
 from .viz import (SIGNED_CMAP, activations, as_batch, conv_filters, conv_layer_indices,
@@ -501,3 +502,42 @@ def prediction_explorer(model, images, labels=None) -> Explorer:
         return prediction_figure(prediction_state(model, images, labels, index))
 
     return Explorer([controls["index"]], controls, draw)
+
+
+# ----------------------------------------------------------------------------
+# Layer statistics (chapter 10)
+
+def layer_statistics_state(images, labels, weights: str = "He", depth: int = 6, activation: str = "relu") -> dict:
+    """``diagnostics.layer_statistics`` of a plain network (``depth`` Linear(256) layers) on a batch.
+
+    Returns
+    -------
+    dict
+        ``rows`` (one per layer), ``title``.
+    """
+    func = "layer_statistics_state"
+    require(weights in diagnostics.WEIGHT_DRAWS, func, f"weights must be one of {list(diagnostics.WEIGHT_DRAWS)}",
+            f"weights={weights!r}")
+    require(isinstance(images, np.ndarray) and images.ndim >= 2, func, "images must be a batch of images, (N, ...)",
+            f"images of type {type(images).__name__}", TypeError)
+    x = images.reshape(len(images), -1).astype(np.float64)
+    model = diagnostics.plain_network(diagnostics.WEIGHT_DRAWS[weights], depth, in_features=x.shape[1],
+                                      num_classes=10, activation=activation)
+    rows = diagnostics.layer_statistics(model, x, labels)
+    return {"rows": rows, "title": f"{depth} x (Linear(256) + {activation}), weights {weights}: "
+                                   f"loss at the start {rows[-1]['loss']:.2f}"}
+
+
+def layer_statistics_explorer(images, labels) -> Explorer:
+    """Choose how the weights are drawn, the depth and the activation; see every layer's statistics."""
+    controls = {"weights": ipw.Dropdown(options=list(diagnostics.WEIGHT_DRAWS), value="He", description="weights"),
+                "depth": ipw.IntSlider(value=6, min=1, max=12, description="depth", continuous_update=False),
+                "activation": ipw.Dropdown(options=list(diagnostics.ACTIVATIONS), description="activation")}
+
+    def draw(weights, depth, activation):
+        state = layer_statistics_state(images, labels, weights, depth, activation)
+        fig = diagnostics.plot_layer_statistics(state["rows"])
+        fig.suptitle(state["title"], fontsize=10, y=1.04)
+        return fig
+
+    return Explorer([ipw.HBox(list(controls.values()))], controls, draw)

@@ -16,6 +16,12 @@ ANSWERS = {
     "6.q2": 1 / 200,     # step s uses (s + 1) / W of the peak during warm-up
     "7.q1": 2 * 64,      # gamma and beta per channel
     "7.q2": 1 / (1 - 0.25),
+    "8.q1": 422,         # ceil(54,000 / 128): the last batch of 112 digits is a step too
+    "8.q2": "a",         # the update runs no forward pass: the caches are the step's own
     "10.q1": math.sqrt(2 / (32 * 3 * 3)),
     "10.q2": math.log(10),
+    "11.q1": 64 * 3 * 3 + 64 * 128,  # one 3x3 filter per channel, then a 64 -> 128 matrix per position
+    "11.q2": "b",        # the identity path passes dL/dout through the fork untouched
+    "12.q1": "c",        # a 6 turned upside down is a 9; small shifts, turns and patches keep the digit
+    "12.q2": 25,         # corners 0 .. 4 along each axis, independently: 5 * 5
 }

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import output_size
-from .validation import check_array, check_batch, check_bias, check_cache, check_positive, check_same_dtype, require
+from .geometry import output_size, window_shapes
+from .validation import (check_array, check_batch, check_bias, check_cache, check_int, check_positive, check_same_dtype,
+                         require)
 
 
 def check_dout(func: str, dout, shape: tuple, dtype=None) -> np.ndarray:
@@ -290,3 +291,117 @@ def network_check_args(func: str, loss, params, grads, h) -> None:
         require(params[key].shape == grads[key].shape, func, "each gradient must have its parameter's shape",
                 f"params[{key!r}].shape={params[key].shape}, grads[{key!r}].shape={grads[key].shape}")
     check_positive(func, "h", h)
+
+
+def training_step_args(func: str, model, optimizer, loss_fn, x, y) -> None:
+    """``model`` with forward and backward, ``optimizer`` with step, ``loss_fn`` callable, a batch ``x`` and
+    its targets ``y`` of the same length."""
+    for name, obj, methods in (("model", model, ("forward", "backward")), ("optimizer", optimizer, ("step",))):
+        for method in methods:
+            require(callable(getattr(obj, method, None)), func, f"{name} must have a {method}() method",
+                    f"{name} of type {type(obj).__name__}", TypeError)
+    require(callable(loss_fn), func, "loss_fn must be callable: loss_fn(out, y) returns (loss, dout)",
+            f"loss_fn of type {type(loss_fn).__name__}", TypeError)
+    check_batch(func, check_array(func, "x", x))
+    check_array(func, "y", y)
+    require(y.ndim >= 1 and len(y) == len(x), func, "y must hold one target per sample of x",
+            f"y.shape={y.shape}, x.shape={x.shape}")
+
+
+def _generator(func: str, rng) -> None:
+    require(isinstance(rng, np.random.Generator), func, "rng must be a np.random.Generator, e.g. "
+            "np.random.default_rng(0)", f"rng of type {type(rng).__name__}", TypeError)
+
+
+def shift_args(func: str, x, max_shift, rng) -> int:
+    """A float (N, C, H, W) batch, an int ``max_shift`` >= 0 and a Generator; return ``max_shift``."""
+    check_batch(func, check_array(func, "x", x, 4, "(N, C, H, W)", floating=True))
+    max_shift = check_int(func, "max_shift", max_shift, 0)
+    _generator(func, rng)
+    return max_shift
+
+
+def rotate_args(func: str, x, angles) -> np.ndarray:
+    """A float (N, C, H, W) batch and one finite angle (degrees) per image; return the angles as float64."""
+    check_array(func, "x", x, 4, "(N, C, H, W)", floating=True)
+    angles = np.asarray(angles)
+    require(angles.shape == (len(x),) and np.issubdtype(angles.dtype, np.number)
+            and np.all(np.isfinite(angles)), func, "angles must hold one finite number (degrees) per image, shape (N,)",
+            f"angles of shape {angles.shape} and dtype {angles.dtype} for x.shape={x.shape}")
+    return angles.astype(np.float64)
+
+
+def erasing_args(func: str, x, rng, p, scale, ratio, value) -> tuple:
+    """Validate random_erasing's arguments; return ``(p, scale, ratio, value)`` as floats."""
+    check_array(func, "x", x, 4, "(N, C, H, W)", floating=True)
+    _generator(func, rng)
+    p = check_rates(func, p=p)[0]
+    require(p <= 1, func, "p (the probability of erasing an image) must be in [0, 1]", f"p={p!r}")
+    pairs = []
+    for name, pair, low in (("scale", scale, 0.0), ("ratio", ratio, 0.0)):
+        ok = (isinstance(pair, (tuple, list)) and len(pair) == 2
+              and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in pair))
+        require(ok and low < pair[0] <= pair[1], func, f"{name} must be a pair (low, high) with 0 < low <= high",
+                f"{name}={pair!r}")
+        pairs.append((float(pair[0]), float(pair[1])))
+    require(pairs[0][1] <= 1, func, "scale (the erased fraction of the image) must lie in (0, 1]",
+            f"scale={scale!r}")
+    require(isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool), func,
+            "value (what the erased pixels become) must be a number", f"value={value!r}", TypeError)
+    return p, pairs[0], pairs[1], float(value)
+
+
+def global_pool_cache(func: str, dout, cache) -> tuple[int, int, int, int]:
+    """Validate global_avgpool_backward's arguments; return the cache, the input's shape (N, C, H, W)."""
+    require(isinstance(cache, tuple) and len(cache) == 4 and all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in cache), func,
+        "cache must be global_avgpool_forward's x.shape, 4 positive ints (N, C, H, W)", f"cache={cache!r}",
+        TypeError)
+    check_dout(func, dout, cache[:2])
+    return tuple(int(n) for n in cache)
+
+
+def depthwise_shapes(func: str, x, weight, bias, stride, padding):
+    """Validate depthwise convolution arguments; return (N, C, H, W, kH, kW, H_out, W_out)."""
+    check_array(func, "x", x, 4, "(N, C, H, W)", floating=True)
+    check_array(func, "weight", weight, 4, "(C, 1, kH, kW)")
+    check_same_dtype(func, "weight", weight, x)
+    require(weight.shape[:2] == (x.shape[1], 1), func, "weight must have shape (C, 1, kH, kW): one kH x kW "
+            "filter per channel of x", f"x.shape={x.shape}, weight.shape={weight.shape}")
+    check_bias(func, bias, x, weight, "C")
+    return window_shapes(func, x, weight.shape[2:], stride, padding)
+
+
+def depthwise_cache(func: str, dout, cache):
+    """Validate depthwise_conv2d_backward's arguments; return the cache ``(x, weight, bias, stride, padding)``."""
+    x, weight, bias, stride, padding = check_cache(func, cache, 5, "depthwise_conv2d_forward")
+    require(isinstance(x, np.ndarray) and x.ndim == 4 and isinstance(weight, np.ndarray) and weight.ndim == 4,
+            func, "cache must be depthwise_conv2d_forward's (x, weight, bias, stride, padding), with 4-D x and "
+            "weight", f"cache of {[type(c).__name__ for c in cache]}", TypeError)
+    N, C, H, W, kH, kW, H_out, W_out = window_shapes(func, x, weight.shape[2:], stride, padding)
+    check_dout(func, dout, (N, C, H_out, W_out), x.dtype)
+    return x, weight, bias, stride, padding
+
+
+def _callable_or_none(func: str, name: str, f, optional: bool) -> None:
+    require(callable(f) or (optional and f is None), func, f"{name} must be a function" +
+            (" or None (the identity)" if optional else ""), f"{name} of type {type(f).__name__}", TypeError)
+
+
+def residual_args(func: str, x, branch, shortcut) -> None:
+    """A float array ``x``; ``branch`` a function x -> (y, cache); ``shortcut`` one too, or None."""
+    check_array(func, "x", x, floating=True)
+    check_batch(func, x)
+    _callable_or_none(func, "branch", branch, False)
+    _callable_or_none(func, "shortcut", shortcut, True)
+
+
+def residual_cache(func: str, dout, cache, branch_backward, shortcut_backward) -> tuple:
+    """Validate residual_backward's arguments; return the cache ``(branch_cache, shortcut_cache, out)``."""
+    branch_cache, shortcut_cache, out = check_cache(func, cache, 3, "residual_forward")
+    require(isinstance(out, np.ndarray), func, "cache[2] must be the block's output (an array), as "
+            "residual_forward stores it", f"cache[2] of type {type(out).__name__}", TypeError)
+    check_dout(func, dout, out.shape)
+    _callable_or_none(func, "branch_backward", branch_backward, False)
+    _callable_or_none(func, "shortcut_backward", shortcut_backward, True)
+    return branch_cache, shortcut_cache, out

@@ -29,6 +29,7 @@ from ..core.numeric import rel_error
 from ..exercises import CHAPTERS, EXERCISES, get_exercise, reference, solutions_in_use
 from ..questions import QUESTIONS
 from .sandbox import TIME_LIMIT, Broken, LearnerCode, LearnerCrash, LearnerError, Sandbox
+from .speed import speed_note
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the cnnlib folder, where the exercise files are
 _QUESTION_IDS = {q.id for q in QUESTIONS}
@@ -161,6 +162,7 @@ class Result:
     total: int = 0
     failed_check: str = ""
     message: str = ""
+    speed: str = ""          # for a done exercise that is slow at chapter 08's shapes: what it costs (speed.py)
 
     @property
     def done(self) -> bool:
@@ -174,7 +176,7 @@ class Result:
                       "not started": f'answer it in its chapter: cnnlib.answer("{self.exercise}", ...)'}[self.status]
             return f"{self.exercise} concept check: {self.status}, {detail}"
         ex = get_exercise(self.exercise)
-        detail = {"done": f"{self.passed} of {self.total} checks passed",
+        detail = {"done": f"{self.passed} of {self.total} checks passed" + (", but slow" if self.speed else ""),
                   "wrong": f"check {self.passed + 1} of {self.total} failed: '{self.failed_check}'",
                   "crashed": f"check {self.passed + 1} of {self.total}, '{self.failed_check}'",
                   "broken": "its file does not run",
@@ -248,6 +250,8 @@ def _run_checks(ex, checks, impl, box=None) -> Result:
         res.passed += 1
     if not checks:
         res.status, res.message = "wrong", "no checks are registered for this exercise"
+    elif box is not None:
+        res.speed = speed_note(ex, box)
     return res
 
 
@@ -256,7 +260,8 @@ def report(res: Result) -> str:
     ex = get_exercise(res.exercise)
     if res.status == "not started":
         return f"{ex.id} {ex.name}: not started. Write it in cnnlib/{ex.module}.py, then run this cell again."
-    return res.summary() + (f"\n{res.message}" if res.message and not res.done else "")
+    return res.summary() + (f"\n{res.message}" if res.message and not res.done else "") + \
+        (f"\n{res.speed}" if res.speed else "")
 
 
 # ----------------------------------------------------------------------------
@@ -394,8 +399,9 @@ def status_table(results: dict[str, Result], width: int = 110) -> str:
             counts[r.status] += 1
             detail = r.summary().split(", ", 1)[1]
             lines.append(f"{'':4}{label:<32}{r.status:<14}{detail}")
-            if r.status in ("wrong", "crashed", "broken") and r.message:
-                for part in r.message.splitlines():  # the message, then its hint
+            note = r.message if r.status in ("wrong", "crashed", "broken") else r.speed
+            if note:
+                for part in note.splitlines():  # the message, then its hint
                     lines.extend(textwrap.wrap(part, width, initial_indent=" " * 8, subsequent_indent=" " * 10))
     total = sum(counts.values())
     lines.append(f"Total: {counts['done']} of {total} done" +

@@ -40,11 +40,32 @@ MISTAKES = {
              (64, "each channel has a scale and a shift.")],
     "7.q2": [(0.75, "kept values are divided by the probability of keeping them, not multiplied."),
              (4.0, "the probability of keeping a value is 1 - p.")],
+    "8.q1": [(421, "54,000 / 128 = 421.9: the last, smaller batch is a step too (round up)."),
+             (469, "the validation digits are held out: count the 54,000 training digits only.")],
+    "8.q2": [("b", "the update moves the parameters but runs no forward pass: the caches are those of the forward "
+                   "before it."),
+             ("c", "the optimizer only reads the gradients and writes the parameters; nothing clears a cache.")],
     "10.q1": [(2 / 288, "that is the variance: the standard deviation is its square root."),
               (math.sqrt(1 / 288), "check the gain (what ReLU keeps of E[z**2]) and the fan (fan_in or fan_out?)."),
               (math.sqrt(2 / 9), "fan_in counts every input channel too: C_in kH kW.")],
     "10.q2": [(0.1, "that is the probability of each class; the loss is -log of the true class's probability."),
               (-math.log(10), "the loss is -log p: positive.")],
+    "11.q1": [(64 * 128 * 3 * 3, "that is a full 3x3 convolution 64 -> 128: the separable block splits it into "
+                                  "a per-channel 3x3 and a 1x1 that mixes."),
+              (64 * 64 * 9 + 64 * 128, "a depthwise filter sees one channel only: 3 x 3 weights per channel, not "
+                                       "per pair of channels."),
+              (64 * 9, "the 1x1 convolution has weights too: one per (input, output) channel pair."),
+              (64 * 128, "the depthwise convolution has weights too: 3 x 3 per channel."),
+              (64 * 9 + 64 * 128 + 64 + 128, "both layers are without bias.")],
+    "11.q2": [("a", "a dead branch stops only its own path: the shortcut still carries the gradient to x."),
+              ("c", "the branch's path contributes 0 here: the sum at the fork is dL/dout + 0.")],
+    "12.q1": [("a", "a digit two pixels to the left is still the same digit: that is why shifting helps."),
+              ("b", "people write digits a few degrees tilted either way: a 10-degree turn keeps the label."),
+              ("d", "a small patch hides part of the stroke, but the digit is still readable.")],
+    "12.q2": [(5, "5 corners along each axis, and the two axes are drawn independently."),
+              (16, "the corner runs over 0 .. 2 * max_shift inclusive: 5 values per axis, not 4."),
+              (9, "max_shift = 2 moves up to 2 pixels either way: -2 .. 2 is 5 values per axis."),
+              (1024, "the padded image has 32 x 32 pixels, but a 28 x 28 window fits at only 5 positions per axis.")],
 }
 
 

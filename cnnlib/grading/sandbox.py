@@ -59,8 +59,9 @@ class LearnerError(Exception):
 
 
 # What the grader accepts back from the worker: arrays, NumPy scalars and
-# generators, plain Python values. Anything else is refused, never built.
-_SAFE = {("builtins", n) for n in ("complex", "slice", "set", "frozenset", "range", "bytearray")}
+# generators, plain Python values and namespaces of them. Anything else is refused, never built.
+_SAFE = {("builtins", n) for n in ("complex", "slice", "set", "frozenset", "range", "bytearray")} | \
+    {("types", "SimpleNamespace")}  # the model and optimizer of training_step, holding the grader's callbacks
 _SAFE_MODULES = ("numpy._core.multiarray", "numpy.core.multiarray", "numpy._core.numeric", "numpy.core.numeric",
                  "numpy.random.")
 _SAFE_NAMES = {"_reconstruct", "_frombuffer", "scalar", "__generator_ctor", "__bit_generator_ctor", "__randomstate_ctor",
@@ -273,6 +274,20 @@ class Sandbox:
             if reply[0] == "unsendable":
                 raise LearnerError(f"{name} returned a value that cannot be sent back to the grader ({reply[1]}); "
                                    "return NumPy arrays, numbers, or tuples of them")
+
+
+    def time(self, name: str, args: tuple) -> tuple[float, float]:
+        """Seconds one call of the learner's ``name`` and of its reference take on ``args``, in the worker
+        (best of up to three alternating rounds); the arguments are not copied back."""
+        self._send(("time", name, args, {}))
+        reply = self._receive()
+        if reply[0] == "raised":
+            raise _as_exception(reply[1])
+        if reply[0] == "broken":
+            raise Broken(reply[1])
+        if reply[0] != "timed":
+            raise LearnerError(f"{name} could not be timed ({reply[0]})")
+        return reply[1]
 
 
 class LearnerCode:

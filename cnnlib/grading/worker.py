@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import io
+import math
 import os
 import pickle
 import resource
 import sys
+import time
 
 import numpy as np
 
@@ -71,6 +73,20 @@ def _error(e: BaseException) -> dict:
             "where": exercises.describe_error(e), "exit_code": getattr(e, "code", None)}
 
 
+def _time(fn, reference, args) -> tuple[float, float]:
+    """Best times of ``fn(*args)`` and ``reference(*args)``, alternating, up to three rounds or about 2 s."""
+    best, start = [math.inf, math.inf], time.perf_counter()
+    for _ in range(3):
+        for i, f in enumerate((fn, reference)):
+            t = time.perf_counter()
+            with np.errstate(all="ignore"):
+                f(*args)
+            best[i] = min(best[i], time.perf_counter() - t)
+        if time.perf_counter() - start > 2.0:
+            break
+    return best[0], best[1]
+
+
 def main(conn, output, memory_limit: int, solutions: list[str]) -> None:
     """Serve calls on ``conn`` until the grader closes it. Runs in the forked worker."""
     os.dup2(output.fileno(), 1)  # everything learner code prints goes to the grader, which counts it
@@ -86,17 +102,19 @@ def main(conn, output, memory_limit: int, solutions: list[str]) -> None:
             message = _Unpickler(conn.recv_bytes(), conn, state).load()
         except EOFError:
             return
-        kind, name, args, kwargs = message  # ("load", module, ...) or ("call", exercise name, ...)
+        kind, name, args, kwargs = message  # ("load", module, ...), ("call" or "time", exercise name, ...)
         module = name if kind == "load" else exercises.get_exercise(name).module
         try:
             mod = importlib.import_module(f"cnnlib.{module}")
-            fn = getattr(mod, name) if kind == "call" else None
+            fn = None if kind == "load" else getattr(mod, name)
         except BaseException as e:  # a file that does not import, even one that calls sys.exit()
             conn.send_bytes(_dumps(("broken", f"cnnlib/{module}.py does not import: {exercises.describe_error(e)}")))
             continue
         try:
             if kind == "load":
                 reply = ("result", (None, ()))
+            elif kind == "time":
+                reply = ("timed", _time(fn, exercises.reference(name), args))
             else:
                 state[0] = args
                 with np.errstate(all="ignore"):

@@ -40,6 +40,7 @@ model = small_cnn(seed=0)""",
     "widgets.feature_map_explorer(model, images)",
     "widgets.filter_viewer(model)",
     "widgets.prediction_explorer(model, images, labels)",
+    "widgets.layer_statistics_explorer(images, labels)",
 ]
 
 
@@ -76,16 +77,16 @@ def test_widgets_render_and_respond_in_jupyterlab(jupyter_lab, tmp_path):
                       return p.length === n && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }""",
             arg=len(CELLS), timeout=180_000)
 
-        # every widget renders: four pictures, no widget error, no missing model
+        # every widget renders: five pictures, no widget error, no missing model
         page.wait_for_function(
-            "() => [...document.querySelectorAll('.jupyter-widgets img')].filter(i => i.src).length >= 4",
+            "() => [...document.querySelectorAll('.jupyter-widgets img')].filter(i => i.src).length >= 5",
             timeout=60_000)
         text = page.inner_text(".jp-Notebook")
         for bad in ("Error displaying widget", "model not found", "Traceback", "Error:"):
             assert bad not in text, f"{bad!r} in the notebook:\n{text[-3000:]}"
-        assert page.locator(".jupyter-widgets").count() >= 4
-        assert page.locator(".jp-OutputArea-output .widget-vbox").count() >= 4  # one explorer per cell
-        assert page.locator(".noUi-handle").count() >= 5
+        assert page.locator(".jupyter-widgets").count() >= 5
+        assert page.locator(".jp-OutputArea-output .widget-vbox").count() >= 5  # one explorer per cell
+        assert page.locator(".noUi-handle").count() >= 6
 
         # move the kernel playground's digit slider: the picture changes
         picture = page.locator(".jupyter-widgets img").first

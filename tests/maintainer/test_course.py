@@ -218,11 +218,11 @@ def test_wrong_answers_carry_expected_received_index_and_hint():
 LAYERS = [
     ["cnnlib.core", "cnnlib.exercises", "cnnlib.files", "cnnlib.questions"],
     [*(f"cnnlib.{m}" for m in LEARNER_MODULES), "solutions", "cnnlib.ops", "cnnlib.nonlinearities",
-     "cnnlib.gradients", "cnnlib.data", "cnnlib.grading"],
+     "cnnlib.gradients", "cnnlib.data", "cnnlib.grading", "cnnlib.transforms"],
     ["cnnlib.layers"],
     ["cnnlib.models", "cnnlib.optim", "cnnlib.checkpoint"],
-    ["cnnlib.history", "cnnlib.callbacks", "cnnlib.trainer"],
-    ["cnnlib.config", "cnnlib.runs", "cnnlib.viz", "cnnlib.widgets", "cnnlib.diagnostics"],
+    ["cnnlib.history", "cnnlib.callbacks", "cnnlib.trainer", "cnnlib.profiling"],
+    ["cnnlib.config", "cnnlib.runs", "cnnlib.viz", "cnnlib.widgets", "cnnlib.diagnostics", "cnnlib.capstone"],
     ["cnnlib.cli", "cnnlib"],
 ]
 

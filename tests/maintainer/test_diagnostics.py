@@ -89,3 +89,19 @@ def test_the_plots_draw_what_they_are_given(digits):
     plt.close(fig)
     with pytest.raises(TypeError, match="plot_layer_histograms: outputs must be"):
         diagnostics.plot_layer_histograms([])
+
+
+def test_plain_network_draws_every_weight_and_refuses_bad_settings():
+    draws = []
+    model = diagnostics.plain_network(lambda shape, rng: draws.append(shape) or rng.normal(0.0, 0.1, shape), 3, 8,
+                                      in_features=5, num_classes=4, activation="tanh")
+    assert draws == [(8, 5), (8, 8), (8, 8), (4, 8)]
+    assert [type(layer).__name__ for layer in model.layers] == ["Linear", "Tanh"] * 3 + ["Linear"]
+    assert all(not layer.params["bias"].any() for layer in model.layers[::2])
+    assert model.layers[0].params["weight"].dtype == np.float64
+    with pytest.raises(ValueError, match="activation must be one of"):
+        diagnostics.plain_network(diagnostics.WEIGHT_DRAWS["He"], activation="gelu")
+    with pytest.raises(ValueError, match="depth must be >= 1"):
+        diagnostics.plain_network(diagnostics.WEIGHT_DRAWS["He"], depth=0)
+    with pytest.raises(TypeError, match="draw must be callable"):
+        diagnostics.plain_network("He")

@@ -77,6 +77,29 @@ def test_learns_a_separable_problem_and_fills_the_history():
     assert trainer.global_step == 4 * 15  # 240 samples in batches of 16
 
 
+def test_every_step_runs_the_learners_training_step_and_a_broken_loss_stops_before_its_backward(monkeypatch):
+    import cnnlib.ops
+    calls = []
+    reference = cnnlib.ops.training_step
+
+    def recorded(model, optimizer, loss_fn, x, y):
+        calls.append(len(x))
+        return reference(model, optimizer, loss_fn, x, y)
+
+    monkeypatch.setattr(cnnlib.ops, "training_step", recorded)
+    x, y = blobs(40)
+    trainer = trainer_for()
+    trainer.fit(x, y, epochs=2, batch_size=16, verbose=False)
+    assert calls == [16, 16, 8] * 2 and trainer.global_step == 6
+    model = trainer.model
+    before = model.state_dict()
+    with pytest.raises(TrainingDiverged, match="the loss became nan"):
+        trainer._checked_loss(np.full((2, 3), np.nan, np.float32), y[:2])
+    with pytest.raises(TrainingDiverged):
+        trainer.train_step(np.full_like(x[:2], np.nan), y[:2])
+    assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items()), "the update ran"
+
+
 def test_a_second_fit_continues_the_history():
     x, y = blobs()
     trainer = trainer_for()

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+import cnnlib  # noqa: E402
 from cnnlib import ops, viz, widgets  # noqa: E402
 from cnnlib.data import load_mnist_sample  # noqa: E402
 from cnnlib.layers import Flatten, Linear, Sequential  # noqa: E402
@@ -248,3 +249,33 @@ def test_prediction_explorer(model, digits):
     assert refused(w, "index must be an image index in 0..11")
     w.controls["index"].value = 0
     assert shown(w) and w.picture.value == first
+
+
+def test_layer_statistics_state_shows_the_signal_vanish_hold_and_explode(digits):
+    images, labels = digits
+    with cnnlib.use_solutions("all"):
+        stds = {w: [r["std"] for r in widgets.layer_statistics_state(images, labels, w, 6)["rows"][:-1:2]]
+                for w in ("std 0.01", "He", "std 0.2")}
+        state = widgets.layer_statistics_state(images, labels, "He", 3, "tanh")
+    assert stds["std 0.01"][-1] < 1e-3 * stds["std 0.01"][0]   # a factor 0.113 per layer
+    assert 0.5 < stds["He"][-1] / stds["He"][0] < 2
+    assert stds["std 0.2"][-1] > 50 * stds["std 0.2"][0]      # a factor 2.26 per layer
+    assert [r["layer"] for r in state["rows"]] == ["0 Linear", "1 Tanh", "2 Linear", "3 Tanh", "4 Linear",
+                                                  "5 Tanh", "6 Linear"]
+    assert "loss at the start" in state["title"]
+
+
+def test_layer_statistics_explorer(digits):
+    images, labels = digits
+    with cnnlib.use_solutions("all"):
+        w = widgets.layer_statistics_explorer(images, labels)
+        assert shown(w)
+        first = w.picture.value
+        w.controls["weights"].value = "std 0.01"
+        assert shown(w) and w.picture.value != first
+        assert not w.update(weights="std 1")
+        assert refused(w, "weights must be one of", "Glorot", "std 1")
+        assert not w.update(depth=0)
+        assert refused(w, "depth must be &gt;= 1", "depth=0")
+        w.controls["weights"].value = "He"
+        assert shown(w) and w.picture.value == first

@@ -108,6 +108,9 @@ for ex in cnnlib.EXERCISES:
 # crashes, exits, hangs (20 s per check) or prints without end, that exercise is graded
 # **crashed** and every other exercise is still graded; if its file does not import (a
 # syntax error, say), its exercises are **broken**, with the file, the line and the error.
+# An exercise that the training of chapter 08 calls is also timed against the reference
+# at that chapter's shapes: if it is correct but much slower, it is **done** with a line
+# saying how much longer chapter 08 would take (and how to run the reference meanwhile).
 #
 # In a notebook, grade one exercise with `cnnlib.check`. It prints **done**, **wrong**
 # (with the message), **crashed**, **broken** or **not started**. `cnnlib.grade` returns

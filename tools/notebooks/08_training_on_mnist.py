@@ -10,8 +10,10 @@
 # never seen. The goal: **more than 99 % test accuracy** in a few minutes of plain
 # NumPy on a laptop.
 #
-# This chapter has no new exercises. It introduces the infrastructure that turns
-# functions into training: `cnnlib.trainer.Trainer` (the training loop),
+# This chapter has one exercise, the one that joins all the others: **8.1
+# `training_step`** (in `cnnlib/training.py`), one step of training, which the trainer
+# then runs for every batch of every epoch. The rest of the chapter introduces the
+# infrastructure that turns functions into training: `cnnlib.trainer.Trainer` (the training loop),
 # `cnnlib.callbacks` (early stopping, checkpoints, logs), `cnnlib.checkpoint` (saving a
 # model) and the `cnnlib` command, which trains from a YAML configuration file.
 #
@@ -33,11 +35,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import cnnlib
-from cnnlib import viz
+from cnnlib import profiling, viz
 from cnnlib.callbacks import CSVLogger
 from cnnlib.checkpoint import load_checkpoint, save_checkpoint
 from cnnlib.data import load_mnist
-from cnnlib.ops import softmax_cross_entropy
+from cnnlib.ops import softmax_cross_entropy, training_step
 from cnnlib.models import lenet
 from cnnlib.optim import SGD, CosineLR
 from cnnlib.trainer import Trainer
@@ -119,26 +121,48 @@ print(f"initial loss {loss:.2f} (log 10 = {np.log(10):.2f})")
 assert abs(loss - np.log(10)) < 0.1
 
 # %% [markdown]
-# ## One step of training, by hand
+# ## Exercise 8.1: `training_step` (in `cnnlib/training.py`)
 #
-# One step of mini-batch gradient descent is four lines: the forward pass gives the
-# logits, the loss gives its gradient with respect to them, the backward pass sends that
-# gradient through every layer (each layer stores the gradients of its parameters in
-# `layer.grads`), and the optimizer moves every parameter against its gradient.
+# One step of mini-batch gradient descent has four parts, one for each thing the earlier
+# chapters built: the **forward** pass gives the outputs (the logits), the **loss** gives
+# a number and its gradient with respect to those outputs, the **backward** pass sends
+# that gradient through every layer (each layer overwrites the gradients of its
+# parameters in `layer.grads`), and the optimizer's **update** moves every parameter
+# against its gradient.
 #
-# We use SGD with Nesterov momentum 0.9 (chapter 06). After one step on a batch, the loss
-# on that same batch must be lower.
+# Write `training_step(model, optimizer, loss_fn, x, y)`: one step on the batch `x` with
+# targets `y`, returning the outputs and the loss of the batch, as they were *before* the
+# update. `loss_fn(out, y)` returns the pair `(loss, dout)`, as `softmax_cross_entropy`
+# does. The trainer below calls your function for each of its 2,814 steps, so what you
+# write here is what trains the network.
+#
+# <details><summary>Hint 1</summary>
+#
+# Each part needs what the part before it produced. Which of the four produces nothing
+# that you return, but changes what the *next* step sees?
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# `model.backward` takes the gradient of the loss with respect to the outputs, not the
+# loss. And nothing is called twice: a second forward pass would cost as much again.
+# </details>
+
+# %%
+cnnlib.check("8.1")
+
+# %% [markdown]
+# We use SGD with Nesterov momentum 0.9 (chapter 06). After one step on a batch, the
+# loss on that same batch must be lower.
 
 # %%
 x_batch, y_batch = x_train[:64], y_train[:64]
 optimizer = SGD(model, lr=0.05, momentum=0.9, nesterov=True)
 
-before, dlogits = softmax_cross_entropy(model.forward(x_batch), y_batch)
-model.backward(dlogits)
-optimizer.step()
+logits, before = training_step(model, optimizer, softmax_cross_entropy, x_batch, y_batch)
 after, _ = softmax_cross_entropy(model.forward(x_batch), y_batch)
 print(f"loss on the batch: {before:.4f} before the step, {after:.4f} after")
-assert after < before
+assert logits.shape == (64, 10)
+assert after < before, "the step did not lower the loss: cnnlib.check('8.1') says why"
 
 # %% [markdown]
 # ## The training loop
@@ -169,9 +193,6 @@ assert after < before
 # set, only *watched* to draw the learning curves; we make no choice based on it. (The
 # settings were checked on runs that held out 6,000 of the training digits, as
 # `configs/mnist_lenet.yaml` does; see the end of this chapter.)
-#
-# The next cell trains on all 60,000 digits. It takes a few minutes; the progress bars
-# show the running loss and accuracy of the epoch.
 
 # %%
 EPOCHS, BATCH_SIZE = 3, 64
@@ -188,6 +209,23 @@ for step in (0, 1, 199, 200, total_steps // 2, total_steps - 1):
     print(f"step {step:>4}: lr {scheduler.lr_at(step):.6f}")
 assert steps_per_epoch == 938 and total_steps == 2814
 assert scheduler.lr_at(0) == optimizer.lr == 0.1 / 200 and scheduler.lr_at(199) == scheduler.lr_at(200) == 0.1
+
+# %% [markdown]
+# How long will it take? The next cell times a few steps of this network with your code
+# and with the reference, and names the exercise of yours that costs the most time when
+# your step is much slower (a correct function written with Python loops can make this
+# chapter take hours; `cnnlib.check` says so too, exercise by exercise). The cell after it
+# trains on all 60,000 digits; the progress bars show the running loss and accuracy of
+# the epoch.
+
+# %% tags=["nbval-ignore-output"]
+def fresh_trainer():
+    net = lenet(seed=0, relu_after_pool=True)
+    return Trainer(net, SGD(net, lr=0.1, momentum=0.9, nesterov=True))
+
+
+estimate = profiling.estimate_training(fresh_trainer, x_train, y_train, batch_size=BATCH_SIZE, total_steps=total_steps)
+print(estimate["report"])
 
 # %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
@@ -351,3 +389,31 @@ print(Path("../configs/mnist_lenet.yaml").read_text())
 #
 # Chapter 09 opens the trained network up: its filters, its feature maps, and which
 # pixels its decisions depend on.
+
+# %% [markdown]
+# ## Concept checks
+#
+# Answer on paper first, then replace `None` with your answer and run the cell: it says
+# whether you are right (and, if not, what the usual mistake is), and `pytest tests/`
+# grades it with the exercises.
+
+# %% [markdown]
+# **8.q1** How many optimizer steps does one epoch over 54,000 training digits take at
+# batch size 128, the last batch being smaller?
+
+# %%
+cnnlib.answer("8.q1", None)
+
+# %% [markdown]
+# **8.q2** After `training_step` returns, whose activations do the layers' caches hold:
+# (a) the batch's, from before the update, (b) the batch's after the update, or (c) none,
+# the update clears them?
+
+# %%
+cnnlib.answer("8.q2", None)
+
+# %% [markdown]
+# Your progress in this chapter:
+
+# %%
+print(cnnlib.progress(chapters=[8]))

@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import cnnlib
-from cnnlib import diagnostics, ops
+from cnnlib import diagnostics, ops, widgets
 from cnnlib.data import load_mnist_sample
 from cnnlib.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from cnnlib.models import lenet
@@ -176,26 +176,10 @@ cnnlib.check("10.3")
 # </details>
 
 # %%
-def plain_network(draw, depth=10, width=256, seed=0):
-    """Ten Linear + ReLU pairs, float64, with weights from draw(shape, rng) and zero biases."""
-    rng, layers, n_in = np.random.default_rng(seed), [], 784
-    for _ in range(depth):
-        linear = Linear(n_in, width, rng=0, dtype=np.float64)
-        linear.params["weight"][...] = draw(linear.params["weight"].shape, rng)
-        linear.params["bias"][...] = 0.0
-        layers += [linear, ReLU()]
-        n_in = width
-    return Sequential(*layers)
-
-
-draws = {
-    "std 0.01": lambda shape, rng: rng.normal(0.0, 0.01, shape),
-    "Glorot": lambda shape, rng: ops.xavier_uniform(shape, rng, dtype=np.float64),
-    "He": lambda shape, rng: ops.kaiming_normal(shape, rng, nonlinearity="relu", dtype=np.float64),
-    "std 0.2": lambda shape, rng: rng.normal(0.0, 0.2, shape),
-}
+draws = diagnostics.WEIGHT_DRAWS  # std 0.01, Glorot and He (your 10.2 and 10.3, through cnnlib.ops), std 0.2
 x = images[:500].reshape(500, -1).astype(np.float64)
-pre = {name: diagnostics.layer_outputs(plain_network(draw), x)[0::2] for name, draw in draws.items()}
+pre = {name: diagnostics.layer_outputs(diagnostics.plain_network(draw, depth=10), x)[0::2]  # each Linear's z
+       for name, draw in draws.items()}
 for name, zs in pre.items():
     stds = [z.std() for z in zs]
     factor = (stds[-1] / stds[1]) ** (1 / 8)  # per layer, from layer 2 on (layer 1 sees pixels, not ReLUs)
@@ -216,6 +200,28 @@ plt.show()
 # out able to learn. Glorot shrinks by 0.71 per layer in a ReLU network: harmless over
 # the few layers of LeNet, a problem at twenty.
 #
+# The widget below builds such a plain network, with a classifier layer at the end, and
+# shows the statistics of every layer at the start of training (the fifth check below
+# explains each panel). Change the weights, the depth and the activation: with std 0.2
+# and tanh, for example, the outputs do not explode (tanh saturates at ±1) but the
+# gradient shrinks layer after layer on its way back.
+
+# %% tags=["nbval-ignore-output"]
+widgets.layer_statistics_explorer(images[:256], labels[:256])
+
+# %% [markdown]
+# If you do not see the widget (the notebook viewed on GitHub, or widgets switched off),
+# here is what it shows for its first setting, and the spread of each Linear layer's output:
+
+# %%
+state = widgets.layer_statistics_state(images[:256], labels[:256], "He", depth=6)
+print(state["title"])
+print("std of each Linear's output:", " ".join(f"{r['std']:.2f}" for r in state["rows"][::2]))
+assert all(0.2 < r["std"] < 1.0 for r in state["rows"][:-1:2]), "cnnlib.check('10.2') says why He does not hold"
+diagnostics.plot_layer_statistics(state["rows"])
+plt.show()
+
+# %% [markdown]
 # ## Debugging a network: five checks, cheapest first
 #
 # A bug in a network rarely raises an error: the network trains, a bit worse, and you
