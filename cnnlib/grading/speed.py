@@ -40,8 +40,8 @@ def chapter08_calls() -> dict[str, list[tuple]]:
         calls.setdefault(name, []).append(args)
         return getattr(REF, name)(*args)
 
-    def he(*shape):
-        return (rng.standard_normal(shape) * math.sqrt(2 / math.prod(shape[1:]))).astype(np.float32)
+    def he(*shape):  # init="he", as the layers of chapter 08 draw it
+        return REF.kaiming_normal(shape, rng, nonlinearity="relu")
 
     params = {"conv1.weight": he(32, 1, 3, 3), "conv1.bias": np.zeros(32, np.float32),
               "conv2.weight": he(64, 32, 3, 3), "conv2.bias": np.zeros(64, np.float32),
