@@ -21,6 +21,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from cnnlib import threads
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -309,8 +311,10 @@ def call(ex: Exercise, learner, args, kwargs):
     ``learner`` is the learner's function, or None to look it up in its file.
     Outside strict mode, an exercise that is not started, or whose file does not
     import, runs the reference and says so. Observers are told the seconds the
-    call took, less those of the exercises it called.
+    call took, less those of the exercises it called. Each call first lets
+    ``cnnlib.threads`` re-choose the BLAS threads for the machine's load.
     """
+    threads.adapt()
     if not observers:
         return _call(ex, learner, args, kwargs)
     _nested.append(0.0)

@@ -216,7 +216,7 @@ def test_wrong_answers_carry_expected_received_index_and_hint():
 
 # The layering, bottom up: a module may import its own level and the ones below, never one above.
 LAYERS = [
-    ["cnnlib.core", "cnnlib.exercises", "cnnlib.files", "cnnlib.questions"],
+    ["cnnlib.core", "cnnlib.exercises", "cnnlib.files", "cnnlib.questions", "cnnlib.threads"],
     [*(f"cnnlib.{m}" for m in LEARNER_MODULES), "solutions", "cnnlib.ops", "cnnlib.nonlinearities",
      "cnnlib.gradients", "cnnlib.data", "cnnlib.grading", "cnnlib.transforms"],
     ["cnnlib.layers"],

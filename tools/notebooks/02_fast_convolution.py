@@ -278,7 +278,8 @@ print("one view of the same memory:", np.shares_memory(out, nhwc))
 #
 # Timings depend on the machine and on what else runs on it, so this cell's output
 # differs at every run. NumPy's matrix product runs on several threads (OpenBLAS); on a
-# busy machine they wait for each other and the fast version's times jump around.
+# busy machine they wait for each other, so cnnlib gives it only the cores other
+# programs leave free (`cnnlib/threads.py`), and the times still jump around.
 #
 # The loop in `conv2d_naive` costs about the same per output position whatever the batch
 # size (it already handles all images and channels at once), while the GEMM's cost grows

@@ -33,11 +33,6 @@
 # The hints are folded away: open one only when you are stuck, and the first one first.
 
 # %%
-import os
-
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads: this chapter's matrix products are small,
-# and on a busy machine several BLAS threads make them several times slower, not faster
-
 %matplotlib inline
 %load_ext autoreload
 %autoreload 2
