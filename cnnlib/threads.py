@@ -19,6 +19,12 @@ environment variable to set.
 - ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` set in the
   environment also pin it: cnnlib then leaves BLAS alone.
 - The load is read from ``/proc/stat`` (Linux). Elsewhere cnnlib leaves BLAS alone.
+
+The price: OpenBLAS rounds a float32 product differently on one thread and on two
+(the last bits), so two runs with the same seed can differ slightly when the load
+differed. For bit-for-bit repeatable runs pin the threads: the maintainers' tests do
+(one thread), and so do the notebook builds and their nbval check (every core, what a
+quiet machine chooses: ``conftest.py``, ``tools/build_notebook.py``).
 """
 from __future__ import annotations
 

@@ -59,7 +59,9 @@ def build(src: Path, execute: bool = True) -> Path:
     out = ROOT / "chapters" / (src.stem + ".ipynb")
     nbformat.write(nb, out)
     if execute:
-        env = dict(os.environ, CNNLIB_SOLUTIONS="all", PYTHONHASHSEED="0")
+        # BLAS on every core, as a quiet machine chooses (cnnlib/threads.py) and as nbval runs it (conftest.py):
+        # float32 products round differently on one thread and on several.
+        env = dict(os.environ, CNNLIB_SOLUTIONS="all", PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS=str(os.cpu_count()))
         env.setdefault("CNNLIB_DATA", str(ROOT.parent / "shared" / "data" / "mnist"))
         allow = ["--allow-errors"] if any("raises-exception" in c.metadata.get("tags", []) for c in nb.cells) else []
         subprocess.run(["timeout", "1800", sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",

@@ -16,12 +16,11 @@ from cnnlib import exercises, threads
 def _fresh_policy(monkeypatch):
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
-    saved = dict(threads._state)
+    saved = dict(threads._state)  # the maintainer suite pins one thread (conftest.py): restored after each test
     threads._state.update(pinned=None, next_check=0.0, last=None)
     yield
-    threads.set_threads(None)
-    threads._state.update(saved)
-    threads._apply(threads.cores())
+    threads._state.update(saved, threads=None)
+    threads._apply(saved["threads"] or threads.cores())
 
 
 def blas_threads() -> set[int]:
