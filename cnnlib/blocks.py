@@ -1,14 +1,17 @@
 """The blocks of modern CNNs (chapter 11): global average pooling, depthwise
-convolution and the residual block (exercises 11.1-11.6).
+convolution, the residual block and the 1x1 convolution (exercises 11.1-11.8).
 
 - Global average pooling replaces the flatten-and-linear head: each channel
   becomes one number, its mean over all positions.
 - A depthwise convolution gives every channel its own kH x kW filter and never
-  mixes channels; a 1x1 convolution after it (``conv2d_forward`` with kH = kW = 1)
-  mixes them. Together they are the depthwise-separable block of MobileNet.
+  mixes channels; a 1x1 convolution after it mixes them. Together they are the
+  depthwise-separable block of MobileNet.
 - A residual block adds its input back to its branch's output, then applies a
   ReLU: ``out = relu(branch(x) + shortcut(x))``. In the backward pass the
   gradient reaches x along both paths, and the two contributions add.
+- A 1x1 convolution is a linear layer applied at every pixel: one matrix
+  product over the channels, no im2col. With stride 2 it is the projection on a
+  ResNet shortcut that halves the size.
 
 Yours to edit: the body of each function marked ``@exercise`` below (replace
 its ``raise NotImplementedError`` line with your code, keeping the checks above
@@ -20,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core.contracts import depthwise_cache, depthwise_shapes, global_pool_cache, residual_args, residual_cache
+from .core.contracts import (depthwise_cache, depthwise_shapes, global_pool_cache, pointwise_cache, pointwise_shapes,
+                             residual_args, residual_cache)
 from .core.validation import check_array, check_batch
 from .exercises import exercise
 
@@ -167,3 +171,54 @@ def residual_backward(dout: np.ndarray, cache: tuple, branch_backward, shortcut_
     branch_cache, shortcut_cache, out = residual_cache("residual_backward", dout, cache, branch_backward,
                                                        shortcut_backward)
     raise NotImplementedError("exercise 11.6 residual_backward (chapter 11): write it here")
+
+
+@exercise
+def pointwise_conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: int = 1):
+    """A 1x1 convolution: one linear map of the C_in channels, the same at every pixel.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C_in, H, W), float dtype
+    weight : ndarray, shape (C_out, C_in, 1, 1), dtype of x
+        As PyTorch's ``Conv2d(C_in, C_out, 1)`` stores it: ``weight[:, :, 0, 0]`` is the
+        (C_out, C_in) matrix of ``linear_forward`` (chapter 05).
+    bias : ndarray, shape (C_out,), or None
+    stride : int
+        Read every ``stride``-th pixel along H and W (a ResNet's projection shortcut uses 2).
+        No padding: it would only add pixels that are ``bias`` alone.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C_out, H_out, W_out), dtype of x
+        ``out[n, :, i, j] = weight[:, :, 0, 0] @ x[n, :, i*stride, j*stride] + bias``, with
+        ``H_out = (H - 1) // stride + 1`` (likewise W_out): ``conv2d_forward(x, weight, bias,
+        stride, 0)``, as one matrix product over the channels, without im2col.
+    cache : tuple
+        ``(x, weight, bias, stride)``: x itself, not a subsampled or reshaped copy.
+    """
+    N, C_in, H, W, C_out, H_out, W_out = pointwise_shapes("pointwise_conv2d_forward", x, weight, bias, stride)
+    raise NotImplementedError("exercise 11.7 pointwise_conv2d_forward (chapter 11): write it here")
+
+
+@exercise
+def pointwise_conv2d_backward(dout: np.ndarray, cache: tuple):
+    """Gradients of ``pointwise_conv2d_forward``: chapter 05's linear backward, at every pixel.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C_out, H_out, W_out)
+    cache : tuple
+        ``(x, weight, bias, stride)`` from ``pointwise_conv2d_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C_in, H, W), dtype of dout
+        ``weight[:, :, 0, 0].T @ dout[n, :, i, j]`` at each pixel the forward read,
+        ``(i*stride, j*stride)``; 0 at the pixels it skipped.
+    dweight : ndarray, shape (C_out, C_in, 1, 1)
+        Summed over the batch and every output position.
+    dbias : ndarray, shape (C_out,), or None when the forward had no bias
+    """
+    x, weight, bias, stride = pointwise_cache("pointwise_conv2d_backward", dout, cache)
+    raise NotImplementedError("exercise 11.8 pointwise_conv2d_backward (chapter 11): write it here")

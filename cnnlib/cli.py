@@ -1,10 +1,12 @@
 """The ``cnnlib`` command (chapter 08): train, evaluate and export networks, show your progress.
 
     cnnlib train --config configs/mnist_lenet.yaml [--reference] [--epochs N] [--data DIR] [--run-dir DIR]
-    cnnlib evaluate --checkpoint runs/mnist_lenet-20250101-120000/best.npz [--data DIR] [--reference]
+                 [--train-limit N] [--validation-size M]
+    cnnlib evaluate --checkpoint runs/mnist_lenet-20250101-120000/best.npz [--data DIR] [--reference] [--limit N]
     cnnlib export --checkpoint PATH [--out model.npz] [--force]   (default: export.npz beside the checkpoint)
     cnnlib lab [CHAPTER]
     cnnlib progress
+    cnnlib submit | grade SUBMISSION ... | publish gradescope|classroom   (cnnlib.instructor)
 
 The layers call your exercise functions, so ``cnnlib train`` trains on your
 own math; ``--reference`` switches every reference solution on instead (the
@@ -30,6 +32,7 @@ import sys
 from pathlib import Path
 
 
+from . import instructor
 from .config import ConfigError, load_config
 from .runs import evaluate_checkpoint, export_checkpoint, run_training
 
@@ -49,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a network from a YAML config into a new run directory.")
     p.add_argument("--config", required=True, metavar="FILE", help="a YAML file, e.g. configs/mnist_lenet.yaml")
     p.add_argument("--epochs", type=int, metavar="N", help="override the config's number of epochs")
+    p.add_argument("--train-limit", type=int, metavar="N", help="use only the first N training images, "
+                   "validation set included (config key train_samples)")
+    p.add_argument("--validation-size", type=int, metavar="M", help="hold out M of the training images for "
+                   "validation (config key validation_size; replaces the config's validation_split, a fraction)")
     p.add_argument("--data", metavar="DIR", help="folder with the data files (default: data_dir of the config, "
                    "then CNNLIB_DATA, then the cache)")
     p.add_argument("--run-dir", metavar="DIR",
@@ -62,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "runs/<run>/best.npz")
     p.add_argument("--data", metavar="DIR", help="folder with the data files (default: data_dir of the "
                    "checkpoint's config, then CNNLIB_DATA, then the cache)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N test images (default: those the run "
+                   "was tested on)")
 
     p = sub.add_parser("export", help="write a checkpoint's weights (.npz) and architecture (.json)",
                        description="Write a checkpoint's weights (.npz of plain arrays) and architecture (.json "
@@ -85,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "00. Other arguments go to jupyter lab.")
     p.add_argument("chapter", nargs="?", default="00_how_the_course_works.ipynb",
                    help="the notebook to open, in chapters/ (default: %(default)s)")
+    instructor.add_commands(sub)
     return parser
 
 
@@ -136,14 +146,14 @@ def _main(argv) -> int:
     try:
         if args.command == "train":
             print(describe_switch())
-            overrides = {"epochs": args.epochs} if args.epochs is not None else {}
+            overrides = {key: value for key, value in (("epochs", args.epochs), ("train_samples", args.train_limit),
+                                                       ("validation_size", args.validation_size)) if value is not None}
             config = load_config(args.config, **overrides)
             run_training(config, run_dir=args.run_dir, data_dir=args.data, progress=not args.no_progress)
         elif args.command == "evaluate":
             print(describe_switch())
-            r = evaluate_checkpoint(args.checkpoint, args.data)
-            print(f"{args.checkpoint}: test accuracy {r['test_accuracy']:.2%}, loss {r['test_loss']:.4f} "
-                  f"({r['test_samples']:,} {r['dataset']} images)")
+            r = evaluate_checkpoint(args.checkpoint, args.data, limit=args.limit)
+            print(f"{args.checkpoint}: test accuracy {r['test_accuracy']:.2%}, loss {r['test_loss']:.4f} ({r['subset']})")
         elif args.command == "export":
             out, arch = export_checkpoint(args.checkpoint, args.out, force=args.force)
             print(f"Wrote {out} (weights) and {arch} (architecture).")
@@ -154,6 +164,8 @@ def _main(argv) -> int:
             return int(any(r.status in ("wrong", "crashed", "broken") for r in results.values()))
         elif args.command == "lab":
             open_lab(args.chapter, extra)
+        elif args.command in instructor.COMMANDS:
+            return instructor.run(args)
     except (NotImplementedError, ExerciseFileError) as e:
         print(f"{prog}: {e}\nWrite that exercise, or run with --reference to use the reference solutions "
               "(or CNNLIB_SOLUTIONS=<ids> for some of them).", file=sys.stderr)

@@ -129,7 +129,10 @@ class TrainConfig:
     dataset : "mnist", "fashion_mnist", "cifar10" or "mnist_sample" (the 2,000
         digits shipped with cnnlib: 1,600 to train, 400 to test; no files needed)
     data_dir : where the data files are (default: CNNLIB_DATA, then the user cache)
-    train_samples, test_samples : use only the first n (quick runs, tests)
+    train_samples : train (and validate) on the first n training images only
+        (quick runs, tests; ``cnnlib train --train-limit N``); at most the data set's size
+    test_samples : test on the first n test images only (``cnnlib evaluate --limit N`` chooses
+        its own n for a saved run)
     epochs, batch_size : the training loop
     loss : "cross_entropy" or "mse"
     optimizer, lr, momentum, nesterov, weight_decay : cnnlib.optim (momentum and
@@ -141,7 +144,11 @@ class TrainConfig:
         erasing of the training batches (chapter 12)
     seed : seeds the weights, the validation split and the shuffling
     validation_split : the fraction of the training set held out for validation
-        (the last part after a seeded shuffle); 0 trains on everything
+        (the last part after a seeded shuffle); 0 trains on everything. Default 0.1,
+        unless validation_size is given
+    validation_size : the number of training images held out for validation, instead of
+        a fraction (``cnnlib train --validation-size M``). Give validation_split or
+        validation_size, not both; ``--validation-size`` replaces the file's validation_split
     run_dir : each run gets its own new directory inside this one
     name : the run's name (default: the config file's name)
     """
@@ -164,7 +171,8 @@ class TrainConfig:
     callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
     augment: Optional[AugmentConfig] = None
     seed: int = 0
-    validation_split: float = 0.1
+    validation_split: Optional[float] = None  # 0.1 unless validation_size is given
+    validation_size: Optional[int] = None
     run_dir: str = "runs"
     name: str = ""
 
@@ -181,9 +189,17 @@ class TrainConfig:
         _check(self.weight_decay >= 0, "weight_decay", "must be >= 0", self.weight_decay)
         _check(len(self.betas) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas),
                "betas", "must be two numbers in [0, 1)", self.betas)
-        _check(0 <= self.validation_split < 1, "validation_split", "must be in [0, 1)", self.validation_split)
-        for key in ("train_samples", "test_samples"):
-            _check(getattr(self, key) is None or getattr(self, key) >= 1, key, "must be >= 1", getattr(self, key))
+        _check(self.validation_split is None or self.validation_size is None, "validation_size",
+               "and validation_split both size the validation set (a number of images, a fraction): keep one",
+               {"validation_split": self.validation_split, "validation_size": self.validation_size})
+        if self.validation_size is None and self.validation_split is None:
+            self.validation_split = 0.1
+        _check(self.validation_split is None or 0 <= self.validation_split < 1, "validation_split",
+               "must be in [0, 1)", self.validation_split)
+        _check(self.validation_size is None or self.validation_size >= 0, "validation_size",
+               "must be >= 0 (a number of training images; 0 trains on all of them)", self.validation_size)
+        for key, flag in (("train_samples", "(--train-limit) "), ("test_samples", "")):
+            _check(getattr(self, key) is None or getattr(self, key) >= 1, key, f"{flag}must be >= 1", getattr(self, key))
         _check(all(isinstance(k, str) for k in self.model_args), "model_args", "keys must be strings",
                self.model_args)
         _check(self.seed >= 0, "seed", "must be >= 0 (it seeds np.random.default_rng)", self.seed)
@@ -199,9 +215,9 @@ class TrainConfig:
                        f"must be one of {', '.join(MONITORS)}" + (f" (did you mean {close[0]!r}?)" if close else ""),
                        section.monitor)
             if section is not None and section.monitor.startswith("val_"):
-                _check(self.validation_split > 0, f"callbacks.{key}.monitor",
-                       "needs validation data: set validation_split > 0, or monitor 'loss' or 'accuracy'",
-                       section.monitor)
+                _check((self.validation_size or 0) > 0 if self.validation_split is None else self.validation_split > 0,
+                       f"callbacks.{key}.monitor", "needs validation data: set validation_split > 0 (or "
+                       "validation_size > 0), or monitor 'loss' or 'accuracy'", section.monitor)
 
     def _check_model(self) -> None:
         """The preset exists and takes every key of model_args (checked before anything trains)."""
@@ -217,9 +233,34 @@ class TrainConfig:
         _check(not unknown, "model_args", f"has keys that {self.model} does not take ({', '.join(unknown)}); "
                f"it takes {', '.join(accepted)}", self.model_args)
 
+    def check_data(self, n_train: int | None, n_test: int) -> None:
+        """The sizes this config asks for fit a data set of ``n_train`` training and ``n_test``
+        test images (``n_train`` None: only the test set is read), checked once it is loaded
+        and before anything trains: train_samples, the validation set it leaves something
+        to train on, and test_samples (``runs.scheduler_for`` checks the warm-up against the run's steps)."""
+        if n_train is not None:
+            _check(self.train_samples is None or self.train_samples <= n_train, "train_samples",
+                   f"(--train-limit) must be at most {n_train:,}, the number of {self.dataset} training images",
+                   self.train_samples)
+            kept = min(n_train, self.train_samples or n_train)
+            n_val = validation_count(kept, self.validation_split, self.validation_size)
+            key, flag = ("validation_split", "") if self.validation_size is None else \
+                ("validation_size", "(--validation-size) ")
+            _check(n_val < kept, key, f"{flag}must leave images to train on: it holds out {n_val:,} of the "
+                   f"{kept:,} training images" + (" that train_samples keeps" if self.train_samples else ""),
+                   getattr(self, key))
+        _check(self.test_samples is None or self.test_samples <= n_test, "test_samples",
+               f"must be at most {n_test:,}, the number of {self.dataset} test images", self.test_samples)
+
     def to_dict(self) -> dict:
         """Plain dicts and lists, as in the YAML file (``config_from_dict`` reads it back)."""
         return dataclasses.asdict(self)
+
+
+def validation_count(n: int, fraction: float | None, size: int | None = None) -> int:
+    """How many of ``n`` training images are held out for validation: ``size`` if given, else
+    ``round(n * fraction)``."""
+    return size if size is not None else int(round(n * fraction))
 
 
 def _check(ok: bool, key: str, rule: str, value) -> None:
@@ -239,7 +280,9 @@ _SYNONYMS = {"learning_rate": "lr", "learningrate": "lr", "epoch": "epochs", "nu
              "n_epochs": "epochs", "batchsize": "batch_size", "optim": "optimizer", "wd": "weight_decay",
              "val_split": "validation_split", "valid_split": "validation_split", "schedule": "scheduler",
              "lr_scheduler": "scheduler", "output_dir": "run_dir", "out_dir": "run_dir", "arch": "model",
-             "data": "dataset", "data_path": "data_dir", "random_seed": "seed", "type": "name"}
+             "data": "dataset", "data_path": "data_dir", "random_seed": "seed", "type": "name",
+             # the command line's names (--train-limit, --validation-size) for the config's keys
+             "train_limit": "train_samples", "test_limit": "test_samples", "val_size": "validation_size"}
 
 
 def _convert(tp, value, key: str, source: str):
@@ -330,6 +373,10 @@ def load_config(path, **overrides) -> TrainConfig:
         raise ConfigError(f"{path}: {e}") from None
     data = dict(data) if isinstance(data, dict) else data
     if isinstance(data, dict):
+        # validation_size and validation_split exclude each other: overriding one replaces the file's other.
+        for key, other in (("validation_size", "validation_split"), ("validation_split", "validation_size")):
+            if overrides.get(key) is not None and other not in overrides:
+                data.pop(other, None)
         data.update(overrides)
         data.setdefault("name", path.stem)
     return config_from_dict(data, source=str(path))

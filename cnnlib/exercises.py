@@ -104,6 +104,8 @@ EXERCISES = [
     Exercise("11.4", "depthwise_conv2d_backward", 11, "blocks", "gradients of depthwise convolution"),
     Exercise("11.5", "residual_forward", 11, "blocks", "a residual block's join: add the shortcut, then ReLU"),
     Exercise("11.6", "residual_backward", 11, "blocks", "a residual block's backward: gradients add at the fork"),
+    Exercise("11.7", "pointwise_conv2d_forward", 11, "blocks", "1x1 convolution: one matrix product over channels"),
+    Exercise("11.8", "pointwise_conv2d_backward", 11, "blocks", "gradients of the 1x1 convolution"),
     Exercise("12.1", "random_shift", 12, "augmentation", "shift each image at random: zero-pad, then crop"),
     Exercise("12.2", "rotate", 12, "augmentation", "rotate images about their centre by bilinear interpolation"),
     Exercise("12.3", "random_erasing", 12, "augmentation", "fill one random rectangle of some images"),
@@ -135,6 +137,8 @@ PYTORCH_NAMES = {
     "depthwise_conv2d_forward": "F.conv2d(..., groups=C)", "depthwise_conv2d_backward": "autograd through F.conv2d(..., groups=C)",
     "residual_forward": "F.relu(branch(x) + shortcut(x)) (torchvision's BasicBlock)",
     "residual_backward": "autograd through a BasicBlock",
+    "pointwise_conv2d_forward": "F.conv2d with a 1x1 kernel (nn.Conv2d(C_in, C_out, 1))",
+    "pointwise_conv2d_backward": "autograd through F.conv2d with a 1x1 kernel",
     "training_step": "the loop body: optimizer.zero_grad(); loss_fn(model(x), y).backward(); optimizer.step()",
 }
 

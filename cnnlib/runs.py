@@ -10,6 +10,7 @@ diverged) and, with matplotlib, ``curves.png`` and ``confusion_matrix.png``.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import sys
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import TrainConfig, dump_config
+from .config import ConfigError, TrainConfig, dump_config, validation_count
+from .core.validation import require
 from .files import atomic_write
 
 CLASS_NAMES = {
@@ -39,7 +41,15 @@ def load_data(config: TrainConfig, data_dir=None, test_only: bool = False):
     ``"mnist_sample"`` splits the 2,000 digits shipped with cnnlib: the first
     1,600 to train, the last 400 to test. ``test_only`` reads only the test
     files (``cnnlib evaluate``) and returns ``(None, None)`` for the training set.
+    Sizes the data set cannot give (``train_samples`` above its size, a validation
+    set that leaves nothing to train on, ...) are a ``ConfigError``: ``TrainConfig.check_data``.
     """
+    return take_subset(config, *read_data(config, data_dir, test_only))
+
+
+def read_data(config: TrainConfig, data_dir=None, test_only: bool = False):
+    """The whole of the config's dataset, ``((x_train, y_train), (x_test, y_test))``, as ``load_data``
+    reads it but before it takes the first ``train_samples`` and ``test_samples``."""
     from . import data
     data_dir = data_dir or config.data_dir
     if config.dataset == "mnist_sample":
@@ -58,6 +68,14 @@ def load_data(config: TrainConfig, data_dir=None, test_only: bool = False):
             (x_train, y_train), (x_test, y_test) = loader(**kwargs)
     if test_only:  # the sample is one file: drop its training part too
         x_train = y_train = None
+    return (x_train, y_train), (x_test, y_test)
+
+
+def take_subset(config: TrainConfig, train, test):
+    """The first ``config.train_samples`` and ``config.test_samples`` of ``train`` and ``test`` (each
+    ``(x, y)``; ``x`` None for a split not read), after checking that the data set holds them."""
+    (x_train, y_train), (x_test, y_test) = train, test
+    config.check_data(None if x_train is None else len(x_train), len(x_test))
     if config.train_samples and x_train is not None:
         x_train, y_train = x_train[:config.train_samples], y_train[:config.train_samples]
     if config.test_samples:
@@ -65,9 +83,10 @@ def load_data(config: TrainConfig, data_dir=None, test_only: bool = False):
     return (x_train, y_train), (x_test, y_test)
 
 
-def split_validation(x, y, fraction: float, rng: np.random.Generator):
-    """Hold out ``fraction`` of ``(x, y)``, chosen at random: ``(x_train, y_train), (x_val, y_val)``."""
-    n_val = int(round(len(x) * fraction))
+def split_validation(x, y, fraction: float | None, rng: np.random.Generator, *, size: int | None = None):
+    """Hold out ``fraction`` of ``(x, y)`` (or ``size`` images, if given), chosen at random:
+    ``(x_train, y_train), (x_val, y_val)``; ``(x, y), None`` when nothing is held out."""
+    n_val = validation_count(len(x), fraction, size)
     if n_val == 0:
         return (x, y), None
     order = rng.permutation(len(x))
@@ -101,6 +120,12 @@ def scheduler_for(config: TrainConfig, optimizer, steps_per_epoch: int):
     if s.name == "exponential":
         return optim.ExponentialLR(optimizer, gamma=s.gamma)
     total = config.epochs * (steps_per_epoch if s.interval == "step" else 1)
+    if s.warmup_steps >= total:  # CosineLR would refuse it too, in words that do not say how to fix the config
+        what = (f"{total:,} optimizer steps ({config.epochs} epoch(s) of {steps_per_epoch:,} batches)"
+                if s.interval == "step" else f"{total} epoch(s)")
+        raise ConfigError(f"config key 'scheduler.warmup_steps' must be smaller than the run's {what}; lower it, "
+                          f"or train on more images (--train-limit, --validation-size) or for more epochs. "
+                          f"Received: {s.warmup_steps}")
     return optim.CosineLR(optimizer, total_steps=total, min_lr=s.min_lr, warmup_steps=s.warmup_steps)
 
 
@@ -164,8 +189,12 @@ def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool
     say = print if verbose else (lambda *a, **k: None)
     rng = np.random.default_rng(config.seed)
     # Everything that can fail on a bad config or missing data happens before the run directory exists.
-    (x_train, y_train), (x_test, y_test) = load_data(config, data_dir)
-    (x_fit, y_fit), val = split_validation(x_train, y_train, config.validation_split, rng)
+    everything = read_data(config, data_dir)
+    (x_train, y_train), (x_test, y_test) = take_subset(config, *everything)
+    (x_fit, y_fit), val = split_validation(x_train, y_train, config.validation_split, rng,
+                                           size=config.validation_size)
+    subset = describe_subset(config, len(everything[0][0]), len(x_train), 0 if val is None else len(val[0]),
+                             len(everything[1][0]), len(x_test))
     model = model_for(config, rng)
     optimizer = optimizer_for(config, model)
     steps_per_epoch = -(-len(x_fit) // config.batch_size)
@@ -191,7 +220,8 @@ def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool
                       augment=augment_for(config))
     say(f"Training {config.model} on {len(x_fit):,} {config.dataset} images"
         + (f", validating on {len(val[0]):,}" if val else "") + f", for {config.epochs} epochs"
-        + (f", training batches augmented by {trainer.augment}." if trainer.augment else "."))
+        + (f", training batches augmented by {trainer.augment}." if trainer.augment else ".")
+        + (f" Data: {subset}." if config.train_samples or config.test_samples or config.validation_size else ""))
     start = time.perf_counter()
     try:
         history = trainer.fit(x_fit, y_fit, epochs=config.epochs, batch_size=config.batch_size,
@@ -216,6 +246,7 @@ def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool
         load_checkpoint(checkpoint.last_saved, model)
     test = trainer.evaluate(x_test, y_test, batch_size=max(config.batch_size, 256))
     metrics = {"status": "completed", "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_samples": len(x_test),
+               "train_samples": len(x_fit), "validation_samples": 0 if val is None else len(val[0]), "subset": subset,
                "epochs_trained": len(history), "best_epoch": checkpoint.best_epoch if checkpoint else None,
                "train_time_s": round(train_time, 1), "checkpoint": "best.npz" if checkpoint else None,
                "reference_solutions": describe_switch()}
@@ -224,6 +255,18 @@ def run_training(config: TrainConfig, run_dir=None, data_dir=None, verbose: bool
     say(f"Test accuracy {test['accuracy']:.2%} (loss {test['loss']:.4f}) on {len(x_test):,} images. "
         f"Saved in {run}")
     return {**metrics, "run_dir": str(run)}
+
+
+def describe_subset(config: TrainConfig, n_train: int, n_kept: int, n_val: int, n_test: int, n_tested: int) -> str:
+    """In words, which images a run used: ``n_kept`` of the ``n_train`` training images (``n_val`` of
+    them held out for validation) and ``n_tested`` of the ``n_test`` test images."""
+    def part(kept, total, what):
+        return f"all {total:,} {what}" if kept == total else f"the first {kept:,} of {total:,} {what}"
+
+    how = (f"validation_size {config.validation_size}" if config.validation_size is not None
+           else f"validation_split {config.validation_split}")
+    return (part(n_kept, n_train, f"{config.dataset} training images")
+            + f" ({n_kept - n_val:,} to train, {n_val:,} to validate: {how}), " + part(n_tested, n_test, "test images"))
 
 
 def _save_plots(run: Path, history, trainer, x_test, y_test, class_names, say) -> None:
@@ -253,19 +296,33 @@ def _load(path) -> dict:
     return load_checkpoint(path)
 
 
-def evaluate_checkpoint(path, data_dir=None) -> dict:
-    """Test loss and accuracy of a saved model on the test set of the data it was trained on."""
+def evaluate_checkpoint(path, data_dir=None, limit: int | None = None) -> dict:
+    """Test loss and accuracy of a saved model on the test set of the data it was trained on.
+
+    ``limit`` (``cnnlib evaluate --limit N``): the first ``limit`` test images only; by default
+    those the run was tested on (its config's ``test_samples``, else all of them). The result
+    says how many of how many were used (``test_samples``, ``test_available``, ``subset``).
+    """
     from .config import config_from_dict
     from .trainer import Trainer
+    require(limit is None or (isinstance(limit, (int, np.integer)) and not isinstance(limit, bool) and limit >= 1),
+            "evaluate_checkpoint", "limit (--limit) must be a whole number >= 1", f"limit={limit!r}")
     ckpt = _load(path)
     if not isinstance(ckpt["config"], dict):
         raise ValueError(f"evaluate_checkpoint: {path} does not say which data it was trained on (it holds no training "
                          "config; cnnlib train's checkpoints do). Received: config=None")
     config = config_from_dict(ckpt["config"], source=f"{path} (its config)")
-    _, (x_test, y_test) = load_data(config, data_dir, test_only=True)
+    _, (x_all, y_all) = read_data(config, data_dir, test_only=True)
+    if limit is not None:
+        require(limit <= len(x_all), "evaluate_checkpoint", f"limit (--limit) must be at most {len(x_all):,}, the "
+                f"number of {config.dataset} test images", f"limit={limit}")
+        config = dataclasses.replace(config, test_samples=limit)
+    _, (x_test, y_test) = take_subset(config, (None, None), (x_all, y_all))
     result = Trainer(ckpt["model"], optimizer=None).evaluate(x_test, y_test)
-    return {"dataset": config.dataset, "test_samples": len(x_test), "test_loss": result["loss"],
-            "test_accuracy": result["accuracy"], "epoch": ckpt["epoch"]}
+    subset = (f"all {len(x_all):,}" if len(x_test) == len(x_all) else f"the first {len(x_test):,} of {len(x_all):,}") \
+        + f" {config.dataset} test images"
+    return {"dataset": config.dataset, "test_samples": len(x_test), "test_available": len(x_all), "subset": subset,
+            "test_loss": result["loss"], "test_accuracy": result["accuracy"], "epoch": ckpt["epoch"]}
 
 
 def export_checkpoint(path, out=None, force: bool = False) -> tuple[Path, Path]:

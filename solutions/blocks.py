@@ -1,14 +1,18 @@
 """Reference solutions: the blocks of modern CNNs (chapter 11).
 
-Global average pooling, depthwise convolution and the residual block's join
-and fork. The depthwise convolution loops over the kH*kW kernel offsets only:
-each offset is one multiply-add over the whole (N, C, H_out, W_out) batch.
+Global average pooling, depthwise convolution, the residual block's join
+and fork, and the 1x1 convolution. The depthwise convolution loops over the
+kH*kW kernel offsets only: each offset is one multiply-add over the whole
+(N, C, H_out, W_out) batch. The 1x1 convolution is one GEMM over channels-last
+rows, the same products as ``conv2d_forward`` / ``conv2d_backward`` make for a
+1x1 kernel, so the two agree bit for bit.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from cnnlib.core.contracts import depthwise_cache, depthwise_shapes, global_pool_cache, residual_args, residual_cache
+from cnnlib.core.contracts import (depthwise_cache, depthwise_shapes, global_pool_cache, pointwise_cache,
+                                   pointwise_shapes, residual_args, residual_cache)
 from cnnlib.core.validation import check_array, check_batch
 
 
@@ -173,3 +177,67 @@ def residual_backward(dout: np.ndarray, cache: tuple, branch_backward, shortcut_
     d = dout * (out > 0)  # the ReLU at the join
     d_shortcut = d if shortcut_backward is None else shortcut_backward(d, shortcut_cache)
     return branch_backward(d, branch_cache) + d_shortcut
+
+
+def pointwise_conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: int = 1):
+    """A 1x1 convolution: one linear map of the C_in channels, the same at every pixel.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C_in, H, W), float dtype
+    weight : ndarray, shape (C_out, C_in, 1, 1), dtype of x
+        As PyTorch's ``Conv2d(C_in, C_out, 1)`` stores it: ``weight[:, :, 0, 0]`` is the
+        (C_out, C_in) matrix of ``linear_forward`` (chapter 05).
+    bias : ndarray, shape (C_out,), or None
+    stride : int
+        Read every ``stride``-th pixel along H and W (a ResNet's projection shortcut uses 2).
+        No padding: it would only add pixels that are ``bias`` alone.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C_out, H_out, W_out), dtype of x
+        ``out[n, :, i, j] = weight[:, :, 0, 0] @ x[n, :, i*stride, j*stride] + bias``, with
+        ``H_out = (H - 1) // stride + 1`` (likewise W_out): ``conv2d_forward(x, weight, bias,
+        stride, 0)``, as one matrix product over the channels, without im2col.
+    cache : tuple
+        ``(x, weight, bias, stride)``: x itself, not a subsampled or reshaped copy.
+    """
+    N, C_in, H, W, C_out, H_out, W_out = pointwise_shapes("pointwise_conv2d_forward", x, weight, bias, stride)
+    rows = x[:, :, ::stride, ::stride].transpose(0, 2, 3, 1).reshape(-1, C_in)  # (N*H_out*W_out, C_in): a pixel a row
+    out = rows @ weight[:, :, 0, 0].T  # (N*H_out*W_out, C_out): linear_forward, every pixel a sample
+    if bias is not None:
+        out += bias
+    out = out.reshape(N, H_out, W_out, C_out).transpose(0, 3, 1, 2)  # (N, C_out, H_out, W_out) view
+    return out, (x, weight, bias, stride)
+
+
+def pointwise_conv2d_backward(dout: np.ndarray, cache: tuple):
+    """Gradients of ``pointwise_conv2d_forward``: chapter 05's linear backward, at every pixel.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C_out, H_out, W_out)
+    cache : tuple
+        ``(x, weight, bias, stride)`` from ``pointwise_conv2d_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C_in, H, W), dtype of dout
+        ``weight[:, :, 0, 0].T @ dout[n, :, i, j]`` at each pixel the forward read,
+        ``(i*stride, j*stride)``; 0 at the pixels it skipped.
+    dweight : ndarray, shape (C_out, C_in, 1, 1)
+        Summed over the batch and every output position.
+    dbias : ndarray, shape (C_out,), or None when the forward had no bias
+    """
+    x, weight, bias, stride = pointwise_cache("pointwise_conv2d_backward", dout, cache)
+    N, C_in, H, W = x.shape
+    _, C_out, H_out, W_out = dout.shape
+    rows = x[:, :, ::stride, ::stride].transpose(0, 2, 3, 1).reshape(-1, C_in)  # (N*H_out*W_out, C_in), as forward
+    dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C_out)  # (N*H_out*W_out, C_out), free if channels-last
+    # dweight = dout_rows.T @ rows, computed as conv2d_backward does, (rows.T @ dout_rows).T: then a 1x1
+    # Conv2d and this function give the same numbers to the last bit
+    dweight = np.ascontiguousarray((rows.T @ dout_rows).T)[:, :, None, None]  # (C_out, C_in, 1, 1)
+    dbias = None if bias is None else np.ones(len(dout_rows), dout.dtype) @ dout_rows  # (C_out,)
+    dx = np.zeros((N, H, W, C_in), dtype=dout.dtype)  # channels-last; the pixels the forward skipped stay 0
+    dx[:, ::stride, ::stride] = (dout_rows @ weight[:, :, 0, 0]).reshape(N, H_out, W_out, C_in)
+    return dx.transpose(0, 3, 1, 2), dweight, dbias  # dx (N, C_in, H, W) view

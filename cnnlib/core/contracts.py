@@ -383,6 +383,36 @@ def depthwise_cache(func: str, dout, cache):
     return x, weight, bias, stride, padding
 
 
+def pointwise_shapes(func: str, x, weight, bias, stride):
+    """Validate 1x1 convolution arguments; return (N, C_in, H, W, C_out, H_out, W_out)."""
+    check_array(func, "x", x, 4, "(N, C_in, H, W)", floating=True)
+    check_batch(func, x)
+    check_array(func, "weight", weight)
+    require(weight.ndim == 4 and weight.shape[2:] == (1, 1), func, "weight must have shape (C_out, C_in, 1, 1), as "
+            "nn.Conv2d(C_in, C_out, 1) stores it (a (C_out, C_in) matrix m is m[:, :, None, None]; larger kernels "
+            "are conv2d_forward's)", f"weight.shape={weight.shape}")
+    check_same_dtype(func, "weight", weight, x)
+    require(weight.shape[1] == x.shape[1], func, "x and weight must have the same number of input channels "
+            "(x.shape[1] == weight.shape[1])", f"x.shape={x.shape}, weight.shape={weight.shape}")
+    check_bias(func, bias, x, weight, "C_out")
+    stride = check_int(func, "stride", stride, 1)
+    N, C_in, H, W = x.shape
+    return N, C_in, H, W, weight.shape[0], output_size(H, 1, stride, 0), output_size(W, 1, stride, 0)
+
+
+def pointwise_cache(func: str, dout, cache):
+    """Validate pointwise_conv2d_backward's arguments; return the cache ``(x, weight, bias, stride)``."""
+    x, weight, bias, stride = check_cache(func, cache, 4, "pointwise_conv2d_forward")
+    require(isinstance(x, np.ndarray) and x.ndim == 4 and isinstance(weight, np.ndarray) and weight.ndim == 4
+            and isinstance(stride, (int, np.integer)) and not isinstance(stride, bool) and stride >= 1, func,
+            "cache must be pointwise_conv2d_forward's (x, weight, bias, stride), with 4-D x and weight and an "
+            "int stride >= 1", f"cache of {[type(c).__name__ for c in cache]}", TypeError)
+    N, C_in, H, W = x.shape
+    check_dout(func, dout, (N, weight.shape[0], output_size(H, 1, stride, 0), output_size(W, 1, stride, 0)),
+               x.dtype)
+    return x, weight, bias, int(stride)
+
+
 def _callable_or_none(func: str, name: str, f, optional: bool) -> None:
     require(callable(f) or (optional and f is None), func, f"{name} must be a function" +
             (" or None (the identity)" if optional else ""), f"{name} of type {type(f).__name__}", TypeError)

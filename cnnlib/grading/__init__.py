@@ -3,7 +3,9 @@
 ``cnnlib.check("2.3")`` grades one exercise from a notebook; ``pytest tests/``
 grades them all and prints the table; ``cnnlib progress`` does the same
 without pytest. Each exercise's learner code runs in a process of its own
-(``sandbox.py``); the verdicts are reached here.
+(``sandbox.py``); the verdicts are reached here. ``batch.py`` grades a class's
+submissions the same way (``cnnlib grade``), ``platforms.py`` on Gradescope and
+GitHub Classroom.
 """
 from .core import (REF, STATUSES, GradingError, NotStarted, Result, check, checks_of,
                    file_problem, grade, learner_impl, report, status_table)

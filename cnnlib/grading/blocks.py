@@ -1,5 +1,5 @@
 """Checks for the blocks of modern CNNs (chapter 11): global average pooling, depthwise
-convolution, and the residual block's join and fork.
+convolution, the residual block's join and fork, and the 1x1 convolution.
 
 The residual checks hand the learner's code the grader's own branch and shortcut
 (convolutions by the reference, in this process), count how often each is called,
@@ -542,3 +542,259 @@ def _(impl):
     frozen.verify("residual_backward")
     compare(dx, REF.residual_backward(dout, cache, branch_backward, shortcut_backward), "residual_backward",
             "float32 " + desc)
+
+
+# ---------------------------------------------------------------------------- 11.7-11.8 the 1x1 convolution
+
+# (N, C_in, C_out, H, W, stride, bias): batch 1 and single channels, C_in == C_out (so that a transposed weight
+# keeps the shape), W_out == C_out (so that a bias added along the last axis broadcasts), strides 2 and 3 on odd
+# and non-square maps, a single row.
+PW_CONFIGS = [
+    (1, 1, 1, 3, 3, 1, True),
+    (2, 3, 3, 4, 5, 1, True),
+    (2, 3, 5, 6, 5, 1, True),
+    (1, 4, 2, 7, 7, 2, False),
+    (3, 2, 4, 5, 8, 3, True),
+    (2, 8, 8, 1, 6, 1, False),
+    (4, 5, 3, 5, 5, 2, True),
+    (2, 4, 4, 6, 7, 2, True),
+]
+
+
+def pw_case(cfg, seed: int, dtype=np.float64):
+    N, C_in, C_out, H, W, s, has_bias = cfg
+    rng = _rng(seed)
+    x = rng.standard_normal((N, C_in, H, W)).astype(dtype)
+    w = rng.standard_normal((C_out, C_in, 1, 1)).astype(dtype)
+    b = rng.standard_normal(C_out).astype(dtype) if has_bias else None
+    return x, w, b, s
+
+
+def _pw_desc(x, w, b, s):
+    return describe_inputs(x=x, weight=w, stride=s) + (", bias" if b is not None else ", bias=None")
+
+
+def _pw_forward_hints(x, w, b, s):
+    """What the common mistakes of a 1x1 convolution's forward produce."""
+    N, C_in = x.shape[:2]
+    C_out, m = w.shape[0], w[:, :, 0, 0]
+    xs = x[:, :, ::s, ::s]
+    H_out, W_out = xs.shape[2:]
+    b4 = 0 if b is None else b[:, None, None]
+    rows = xs.transpose(0, 2, 3, 1).reshape(-1, C_in) @ m.T  # (N*H_out*W_out, C_out), correct
+    mixed = np.ascontiguousarray(xs).reshape(-1, C_in) @ m.T  # rows that are not pixels
+    not_last = "x.reshape(-1, C_in) on an (N, C, H, W) array does not give one pixel per row (the channels are " \
+               "not the last axis): move them last first, x.transpose(0, 2, 3, 1), then reshape."
+    hints = [(mixed.reshape(N, H_out, W_out, C_out).transpose(0, 3, 1, 2) + b4, not_last),
+             (mixed.reshape(N, C_out, H_out, W_out) + b4, not_last),
+             (rows.reshape(N, C_out, H_out, W_out) + b4,
+              "the product's rows are pixels in (N, H_out, W_out) order: reshape it to (N, H_out, W_out, C_out), "
+              "then move the channels to axis 1 (transpose(0, 3, 1, 2)).")]
+    if C_in == C_out:
+        hints.append((np.einsum("co,nchw->nohw", m, xs) + b4,
+                      "the weight is used transposed: output channel o sums weight[o, c, 0, 0] * x[:, c] over the "
+                      "input channels c, so the rows of pixels multiply weight[:, :, 0, 0].T."))
+    if b is not None:
+        hints.append((rows.reshape(N, H_out, W_out, C_out).transpose(0, 3, 1, 2),
+                      "the bias is missing: add bias[o] to every pixel of output channel o."))
+        if W_out == C_out:
+            hints.append((rows.reshape(N, H_out, W_out, C_out).transpose(0, 3, 1, 2) + b,
+                          "the bias went along the last axis (W): bias[o] belongs to output channel o, axis 1 of "
+                          "the (N, C_out, H_out, W_out) result (bias[:, None, None] broadcasts so)."))
+    if s > 1:
+        hints.append((REF.pointwise_conv2d_forward(x, w, b, 1)[0],
+                      "the stride is ignored: a strided 1x1 convolution reads every stride-th pixel, "
+                      "x[:, :, ::stride, ::stride]."))
+        late = x[:, :, s - 1::s, s - 1::s]  # (N, C_in, H // s, W // s), compared where the shape fits
+        hints.append((np.einsum("oc,nchw->nohw", m, late) + (0 if b is None else b[:, None, None]),
+                      "output pixel (i, j) reads input pixel (i*stride, j*stride): start at pixel 0, not at "
+                      "stride - 1 (so H_out = (H - 1) // stride + 1)."))
+    return hints
+
+
+def _pw_forward(impl, x, w, b, s):
+    return expect_tuple(impl.pointwise_conv2d_forward(x, w, b, s), 2, "pointwise_conv2d_forward")
+
+
+@check("pointwise_conv2d_forward", "hand cases: two channels mixed by a 2x2 matrix; stride 2 reads the corners")
+def _(impl):
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, 1.0], [-1.0, 2.0]]]])
+    w = np.array([[1.0, 2.0], [0.0, -1.0]])[:, :, None, None]
+    b = np.array([0.5, -1.0])
+    out, _ = _pw_forward(impl, x, w, b, 1)
+    compare(out, [[[[1.5, 4.5], [1.5, 8.5]], [[-1.0, -2.0], [0.0, -3.0]]]], "pointwise_conv2d_forward",
+            "x[0, 0] = [[1, 2], [3, 4]], x[0, 1] = [[0, 1], [-1, 2]], weight[:, :, 0, 0] = [[1, 2], [0, -1]], "
+            "bias = [0.5, -1]", hints=_pw_forward_hints(x, w, b, 1))
+    x, w = np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[2.0]]]])
+    out, _ = _pw_forward(impl, x, w, None, 2)
+    compare(out, [[[[0.0, 4.0], [12.0, 16.0]]]], "pointwise_conv2d_forward",
+            "x = arange(9).reshape(1, 1, 3, 3), weight = [[[[2]]]], bias=None, stride=2",
+            hints=_pw_forward_hints(x, w, None, 2))
+
+
+@check("pointwise_conv2d_forward", "matches the reference: strides, no bias, single channels and rows")
+def _(impl):
+    for i, cfg in enumerate(PW_CONFIGS):
+        x, w, b, s = pw_case(cfg, seed=200 + i)
+        expected, hints = REF.pointwise_conv2d_forward(x, w, b, s)[0], _pw_forward_hints(x, w, b, s)
+        out, _ = _pw_forward(impl, x, w, b, s)
+        compare(out, expected, "pointwise_conv2d_forward", _pw_desc(x, w, b, s), rtol=1e-7, atol=1e-9, hints=hints)
+
+
+@check("pointwise_conv2d_forward", "equals conv2d_forward with a 1x1 kernel, on channels-last and sliced inputs")
+def _(impl):
+    layouts = ((PW_CONFIGS[4], channels_last_view), (PW_CONFIGS[6], lambda a: a[:, :, 1:, :-1]))
+    for i, (cfg, layout) in enumerate(layouts):
+        x, w, b, s = pw_case(cfg, seed=210 + i)
+        x = layout(x)
+        out, _ = _pw_forward(impl, x, w, b, s)
+        compare(out, REF.conv2d_forward(x, w, b, s, 0)[0], "pointwise_conv2d_forward",
+                ("a channels-last view, " if i == 0 else "a sliced (non-contiguous) view, ") + _pw_desc(x, w, b, s),
+                rtol=1e-7, atol=1e-9, hints=_pw_forward_hints(x, w, b, s))
+
+
+@check("pointwise_conv2d_forward", "keeps dtype float32 and leaves its inputs unmodified (channels-last x too)")
+def _(impl):
+    for layout in (lambda a: a, channels_last_view):
+        x, w, b, s = pw_case(PW_CONFIGS[1], seed=220, dtype=np.float32)
+        x = layout(x)
+        frozen = Frozen(x=x, weight=w, bias=b)
+        out, _ = _pw_forward(impl, x, w, b, s)
+        frozen.verify("pointwise_conv2d_forward")
+        compare(out, REF.pointwise_conv2d_forward(x.copy(), w, b, s)[0], "pointwise_conv2d_forward",
+                "float32 " + _pw_desc(x, w, b, s))
+
+
+@check("pointwise_conv2d_forward", "its cache is (x, weight, bias, stride), what the reference backward reads")
+def _(impl):
+    for i, cfg in enumerate((PW_CONFIGS[3], PW_CONFIGS[6])):
+        x, w, b, s = pw_case(cfg, seed=230 + i)
+        _, cache = _pw_forward(impl, x, w, b, s)
+        ok = isinstance(cache, tuple) and len(cache) == 4 and isinstance(cache[0], np.ndarray) and \
+            cache[0].shape == x.shape and np.array_equal(cache[0], x) and isinstance(cache[1], np.ndarray) and \
+            cache[1].shape == w.shape and np.array_equal(cache[1], w) and (cache[2] is None) == (b is None) and \
+            cache[3] == s
+        if not ok:
+            raise GradingError(f"pointwise_conv2d_forward's cache for {_pw_desc(x, w, b, s)} must be the 4-tuple "
+                               "(x, weight, bias, stride)", "store x itself (not its subsampled or channels-last "
+                               "rows) and the arguments as they came: the backward rebuilds the rows from x.")
+
+
+def _pw_backward_hints(dout, x, w, b, s):
+    """What the common mistakes of a 1x1 convolution's backward produce: (dx, dweight, dbias) hints."""
+    dx, dw, db = REF.pointwise_conv2d_backward(dout, (x, w, b, s))
+    N, C_in, H, W = x.shape
+    C_out, m = w.shape[0], w[:, :, 0, 0]
+    H_out, W_out = dout.shape[2:]
+
+    def place(d):  # (N, C_in, H_out, W_out) -> x's shape, 0 at the pixels the forward skipped
+        full = np.zeros(x.shape)
+        full[:, :, ::s, ::s] = d
+        return full
+
+    dx_read = np.einsum("oc,nohw->nchw", m, dout)  # dx at the pixels the forward read
+    mixed = (np.ascontiguousarray(dout).reshape(-1, C_out) @ m).reshape(N, H_out, W_out, C_in).transpose(0, 3, 1, 2)
+    hints_dx = [(dx_read, "dx has the shape of x, (N, C_in, H, W): put the gradient at the pixels the forward read, "
+                          "dx[:, :, ::stride, ::stride], and 0 at the others."),
+                (place(mixed), "dout.reshape(-1, C_out) on an (N, C_out, H_out, W_out) array does not give one pixel "
+                               "per row: move the channels last first, dout.transpose(0, 2, 3, 1), then reshape.")]
+    if C_in == C_out:
+        hints_dx.append((place(np.einsum("co,nohw->nchw", m, dout)),
+                         "dx at each pixel is weight[:, :, 0, 0].T @ dout[n, :, i, j], the transpose of the "
+                         "forward's matrix (in rows: dout_rows @ weight[:, :, 0, 0], chapter 05's dx = dout @ "
+                         "weight); you left the transpose out."))
+    if s > 1:
+        hints_dx.append((np.repeat(np.repeat(dx_read, s, axis=2), s, axis=3)[:, :, :H, :W],
+                         "a strided 1x1 convolution reads one pixel in every stride x stride block: only those "
+                         "pixels get a gradient; the ones it skipped get 0."))
+    pixels = N * H_out * W_out
+    hints_dw = [(dw / N, "dweight is a sum over the batch, not a mean (the loss's 1/N is already in dout)."),
+                (dw / pixels, "dweight sums over the batch and every output pixel: no division (it is a sum of "
+                              "one outer product per pixel)."),
+                (dw[:, :, 0, 0], "dweight has weight's shape, (C_out, C_in, 1, 1): add the two kernel axes back "
+                                 "([:, :, None, None])."),
+                (dw[:, :, 0, 0].T[:, :, None, None], "dweight[o, c] pairs dout's channel o with x's channel c: "
+                                                      "dout_rows.T @ rows, (C_out, C_in), not its transpose.")]
+    if N > 1:
+        hints_dw.append((np.einsum("ohw,chw->oc", dout[0], x[0, :, ::s, ::s])[:, :, None, None],
+                         "dweight sums over every sample of the batch, not only the first."))
+    hints_db = [] if db is None else [
+        (db / N, "dbias is a sum over the batch, not a mean."),
+        (db / (H_out * W_out), "dbias sums over every output pixel too: bias[o] was added at each one."),
+        (dout.sum(axis=(2, 3)), "dbias sums over the batch and every pixel, axes 0, 2 and 3, to shape (C_out,)."),
+        (dout.sum(axis=(1, 2, 3)), "dbias sums over axes 0, 2 and 3 (all but the channels): bias[o] belongs to "
+                                   "output channel o."),
+        (dout.sum(axis=0), "dbias sums over the positions too, axes 0, 2 and 3, to shape (C_out,).")]
+    return hints_dx, hints_dw, hints_db
+
+
+def _pw_backward(impl, dout, cache):
+    return expect_tuple(impl.pointwise_conv2d_backward(dout, cache), 3, "pointwise_conv2d_backward")
+
+
+def _pw_compare_gradients(got, expected, hints, desc, **tol):
+    for name, g, e, h in zip(("dx", "dweight", "dbias"), got, expected, hints):
+        if e is None:
+            if g is not None:
+                raise GradingError(f"{name} for {desc} must be None: the forward had no bias",
+                                   "return None for dbias when bias is None, as conv2d_backward does.")
+            continue
+        compare(g, e, name, desc, hints=h, **tol)
+
+
+@check("pointwise_conv2d_backward", "hand cases: two channels mixed by a 2x2 matrix; stride 2 on a 3x3 map")
+def _(impl):
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, 1.0], [-1.0, 2.0]]]])
+    w = np.array([[1.0, 2.0], [0.0, -1.0]])[:, :, None, None]
+    b = np.array([0.5, -1.0])
+    dout = np.array([[[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [2.0, 0.0]]]])
+    desc = ("x[0, 0] = [[1, 2], [3, 4]], x[0, 1] = [[0, 1], [-1, 2]], weight[:, :, 0, 0] = [[1, 2], [0, -1]], "
+            "bias = [0.5, -1], dout[0, 0] = [[1, 0], [0, 1]], dout[0, 1] = [[0, 1], [2, 0]]")
+    got = _pw_backward(impl, dout.copy(), (x, w, b, 1))
+    expected = ([[[[1.0, 0.0], [0.0, 1.0]], [[2.0, -1.0], [-2.0, 2.0]]]], [[[[5.0]], [[2.0]]], [[[8.0]], [[-1.0]]]],
+                [2.0, 3.0])
+    _pw_compare_gradients(got, [np.array(e) for e in expected], _pw_backward_hints(dout, x, w, b, 1), desc)
+    x, w = np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[2.0]]]])
+    dout = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    desc = "x = arange(9).reshape(1, 1, 3, 3), weight = [[[[2]]]], bias=None, stride=2, dout = [[1, 2], [3, 4]]"
+    got = _pw_backward(impl, dout.copy(), (x, w, None, 2))
+    expected = (np.array([[[[2.0, 0.0, 4.0], [0.0, 0.0, 0.0], [6.0, 0.0, 8.0]]]]), np.array([[[[54.0]]]]), None)
+    _pw_compare_gradients(got, expected, _pw_backward_hints(dout, x, w, None, 2), desc)
+
+
+@check("pointwise_conv2d_backward", "matches the reference: strides, no bias, channels-last dout")
+def _(impl):
+    for i, cfg in enumerate(PW_CONFIGS):
+        x, w, b, s = pw_case(cfg, seed=240 + i)
+        out, cache = REF.pointwise_conv2d_forward(x, w, b, s)
+        dout = _rng(250 + i).standard_normal(out.shape)
+        if i % 2:
+            dout = channels_last_view(dout)
+        expected, hints = REF.pointwise_conv2d_backward(dout, cache), _pw_backward_hints(dout, x, w, b, s)
+        got = _pw_backward(impl, dout, cache)
+        _pw_compare_gradients(got, expected, hints, _pw_desc(x, w, b, s), rtol=1e-7, atol=1e-9)
+
+
+@check("pointwise_conv2d_backward", "agrees with the numerical gradient (float64)")
+def _(impl):
+    x, w, b, s = pw_case((2, 3, 4, 5, 6, 2, True), seed=260)
+    out, cache = REF.pointwise_conv2d_forward(x, w, b, s)
+    dout = _rng(261).standard_normal(out.shape)
+    dx, dw, db = _pw_backward(impl, dout.copy(), cache)
+    desc = _pw_desc(x, w, b, s)
+    compare_gradient(dx, lambda v: REF.pointwise_conv2d_forward(v, w, b, s)[0], x, dout, "dx", desc)
+    compare_gradient(dw, lambda v: REF.pointwise_conv2d_forward(x, v, b, s)[0], w, dout, "dweight", desc)
+    compare_gradient(db, lambda v: REF.pointwise_conv2d_forward(x, w, v, s)[0], b, dout, "dbias", desc)
+
+
+@check("pointwise_conv2d_backward", "keeps dtype float32 and leaves its inputs unmodified (channels-last dout too)")
+def _(impl):
+    for layout in (lambda a: a, channels_last_view):
+        x, w, b, s = pw_case(PW_CONFIGS[7], seed=270, dtype=np.float32)
+        out, cache = REF.pointwise_conv2d_forward(x, w, b, s)
+        dout = layout(_rng(271).standard_normal(out.shape).astype(np.float32))
+        frozen = Frozen(dout=dout, x=x, weight=w)
+        got = _pw_backward(impl, dout, cache)
+        frozen.verify("pointwise_conv2d_backward")
+        for name, g, e in zip(("dx", "dweight", "dbias"), got, REF.pointwise_conv2d_backward(dout, cache)):
+            compare(g, e, name, "float32 " + _pw_desc(x, w, b, s), rtol=1e-4, atol=1e-5)

@@ -172,7 +172,7 @@ class Result:
         """``4.1 relu_forward: done, 4 of 4 checks passed`` (``1.q1 concept check: done, answered right``)."""
         if self.exercise in _QUESTION_IDS:
             detail = {"done": "answered right", "wrong": "the answer is not right yet",
-                      "broken": "answers.json cannot be read",
+                      "broken": "answers.json cannot be read", "crashed": "its grading did not finish",
                       "not started": f'answer it in its chapter: cnnlib.answer("{self.exercise}", ...)'}[self.status]
             return f"{self.exercise} concept check: {self.status}, {detail}"
         ex = get_exercise(self.exercise)
@@ -257,6 +257,8 @@ def _run_checks(ex, checks, impl, box=None) -> Result:
 
 def report(res: Result) -> str:
     """The text ``cnnlib.check`` prints: the summary line, then what failed and the hint."""
+    if res.exercise in _QUESTION_IDS:  # a concept check: its summary says where to answer it
+        return res.summary() + (f"\n{res.message}" if res.message and not res.done else "")
     ex = get_exercise(res.exercise)
     if res.status == "not started":
         return f"{ex.id} {ex.name}: not started. Write it in cnnlib/{ex.module}.py, then run this cell again."

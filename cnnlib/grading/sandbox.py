@@ -13,7 +13,9 @@ the learner's ever runs in this process. The limits are kept from here:
   the worker is killed.
 
 An exit, a crash, a hang or a flood becomes ``LearnerCrash`` (a verdict for that
-exercise); a file that does not import becomes ``Broken``.
+exercise); a file that does not import becomes ``Broken``. When an instructor grades
+a class (``cnnlib grade``), ``containment.py`` also keeps the fork server and the
+workers from writing outside a scratch folder and from reaching other processes.
 
 Arguments that learner code changes in place (``numerical_gradient`` perturbs
 ``x``) are copied back into the grader's arrays after each call and before each
@@ -39,6 +41,7 @@ from multiprocessing.connection import wait
 import numpy as np
 
 from ..exercises import get_exercise, solutions_in_use
+from . import containment
 
 TIME_LIMIT = float(os.environ.get("CNNLIB_TIME_LIMIT", 20.0))  # seconds per check
 MEMORY_LIMIT = 3 * 2**30  # bytes of address space per worker
@@ -131,7 +134,8 @@ def _context():
     """The fork server every worker is forked from: started once, with NumPy loaded and one BLAS thread
     (the arrays graded are small), so that a worker starts in milliseconds."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["numpy", "cnnlib.grading.worker"])
+    contain = ["cnnlib.grading.contained"] if os.environ.get(containment.ENV) else []  # cnnlib grade: last
+    ctx.set_forkserver_preload(["numpy", "cnnlib.grading.worker", *contain])
     blas = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     os.environ.update({k: "1" for k in blas})  # inherited by the fork server, and so by every worker
     try:

@@ -26,11 +26,11 @@ Parameters are float32 by default, as in PyTorch, and initialised as PyTorch doe
 from .base import Layer, as_rng
 from .sequential import LAYERS, Sequential, layer_from_config
 from .residual import ResidualBlock
-from .with_parameters import BatchNorm1d, BatchNorm2d, Conv2d, DepthwiseConv2d, Linear
+from .with_parameters import BatchNorm1d, BatchNorm2d, Conv2d, DepthwiseConv2d, Linear, PointwiseConv2d
 from .without_parameters import (AvgPool2d, Dropout, Dropout2d, Flatten, GlobalAvgPool2d, LeakyReLU, MaxPool2d, ReLU,
                                  Sigmoid, Tanh)
 
 __all__ = ["Layer", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout",
            "Dropout2d", "Linear", "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Sequential",
-           "DepthwiseConv2d", "GlobalAvgPool2d", "ResidualBlock",
+           "DepthwiseConv2d", "PointwiseConv2d", "GlobalAvgPool2d", "ResidualBlock",
            "LAYERS", "layer_from_config", "as_rng"]

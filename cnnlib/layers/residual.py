@@ -1,5 +1,6 @@
 """``ResidualBlock``, the basic block of a ResNet (chapter 11), calling ``blocks.residual_forward`` /
-``residual_backward`` for the join and the fork."""
+``residual_backward`` for the join and the fork (and ``pointwise_conv2d_forward`` / ``_backward`` for a
+projection shortcut)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,7 @@ import numpy as np
 from .. import ops as F
 from ..core.validation import check_int, require
 from .base import INITS, Layer
-from .with_parameters import BatchNorm2d, Conv2d
+from .with_parameters import BatchNorm2d, Conv2d, PointwiseConv2d
 from .without_parameters import ReLU
 
 
@@ -16,7 +17,7 @@ class ResidualBlock(Layer):
 
     The branch is conv 3x3 (``stride``), batch norm, ReLU, conv 3x3, batch norm. The shortcut
     is the identity, or, when the block changes the number of channels or the size, a 1x1
-    convolution with the same stride followed by batch norm (a "projection").
+    convolution (``PointwiseConv2d``) with the same stride followed by batch norm (a "projection").
     ``residual=False`` drops the shortcut, ``out = relu(branch(x))``: the same layers as a
     *plain* network, for comparing the two.
 
@@ -59,7 +60,8 @@ class ResidualBlock(Layer):
         self.branch = [Conv2d(in_channels, out_channels, 3, stride, 1, **kw), *norm(out_channels), ReLU(),
                        Conv2d(out_channels, out_channels, 3, 1, 1, **kw), *norm(out_channels)]
         projection = residual and (stride != 1 or in_channels != out_channels)
-        self.shortcut = [Conv2d(in_channels, out_channels, 1, stride, 0, **kw), *norm(out_channels)] \
+        # the projection: a 1x1 convolution (exercises 11.7-11.8), the same parameters and numbers as Conv2d's
+        self.shortcut = [PointwiseConv2d(in_channels, out_channels, stride, **kw), *norm(out_channels)] \
             if projection else []
         self._join = ReLU()  # the plain block's last ReLU
 

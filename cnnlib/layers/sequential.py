@@ -8,7 +8,7 @@ import numpy as np
 from ..core.validation import require
 from .base import Layer, _child_rng, as_rng
 from .residual import ResidualBlock
-from .with_parameters import BatchNorm1d, BatchNorm2d, Conv2d, DepthwiseConv2d, Linear
+from .with_parameters import BatchNorm1d, BatchNorm2d, Conv2d, DepthwiseConv2d, Linear, PointwiseConv2d
 from .without_parameters import (AvgPool2d, Dropout, Dropout2d, Flatten, GlobalAvgPool2d, LeakyReLU, MaxPool2d, ReLU,
                                  Sigmoid, Tanh, _Dropout)
 
@@ -154,7 +154,7 @@ class Sequential(Layer):
 
 LAYERS = {cls.__name__: cls for cls in (Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Dropout,
                                         Dropout2d, Linear, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Sequential,
-                                        DepthwiseConv2d, GlobalAvgPool2d, ResidualBlock)}
+                                        DepthwiseConv2d, PointwiseConv2d, GlobalAvgPool2d, ResidualBlock)}
 
 
 def layer_from_config(config: dict, rng=None) -> Layer:

@@ -1,5 +1,5 @@
-"""Layers with parameters: ``Conv2d``, ``Linear``, ``BatchNorm1d``, ``BatchNorm2d`` (chapters 01-07) and
-``DepthwiseConv2d`` (chapter 11).
+"""Layers with parameters: ``Conv2d``, ``Linear``, ``BatchNorm1d``, ``BatchNorm2d`` (chapters 01-07),
+``DepthwiseConv2d`` and ``PointwiseConv2d`` (chapter 11).
 
 Each owns its ``weight`` and ``bias`` (batch norm also its running statistics) and
 calls the exercise functions through ``cnnlib.ops``.
@@ -143,6 +143,72 @@ class DepthwiseConv2d(Layer):
 
     def backward(self, dout):
         dx, self.grads["weight"], dbias = F.depthwise_conv2d_backward(dout, self._cached())
+        if "bias" in self.params:
+            self.grads["bias"] = dbias
+        return dx
+
+
+class PointwiseConv2d(Layer):
+    """1x1 convolution (chapter 11): a linear map of the channels at every pixel, calling
+    ``blocks.pointwise_conv2d_forward`` / ``pointwise_conv2d_backward``.
+
+    PyTorch's ``nn.Conv2d(in_channels, out_channels, 1, stride)``, with the same parameters and the
+    same numbers as ``Conv2d(in_channels, out_channels, 1, stride)`` here (to the last bit with the
+    reference solutions): it mixes the channels after a ``DepthwiseConv2d``, and projects a
+    ``ResidualBlock``'s shortcut.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    stride : int
+        Read every ``stride``-th pixel (no padding).
+    bias, rng, init, dtype
+        As for ``Conv2d``; the fan-in is in_channels.
+
+    Shape
+    -----
+    x : (N, in_channels, H, W) -> out : (N, out_channels, H_out, W_out), ``H_out = (H - 1) // stride + 1``.
+    ``params``: ``weight`` (out_channels, in_channels, 1, 1) and ``bias`` (out_channels,).
+    """
+
+    _positional = ("in_channels", "out_channels")
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, bias: bool = True, *, rng=None,
+                 init: str = "pytorch", dtype=np.float32):
+        super().__init__()
+        check_int("PointwiseConv2d", "in_channels", in_channels, 1)
+        check_int("PointwiseConv2d", "out_channels", out_channels, 1)
+        check_int("PointwiseConv2d", "stride", stride, 1)
+        require(init in INITS, "PointwiseConv2d", f"init must be one of {INITS}", f"init={init!r}")
+        self._remember(in_channels=in_channels, out_channels=out_channels, stride=stride, bias=bool(bias), init=init,
+                       dtype=dtype)
+        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+        self.kernel_size, self.padding = (1, 1), 0  # as a Conv2d's, for code that inspects convolutions
+        weight, b = _init_weights((out_channels, in_channels, 1, 1), in_channels, init, rng, dtype, bias)
+        self.params["weight"] = weight
+        if b is not None:
+            self.params["bias"] = b
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    @classmethod
+    def state_shapes(cls, config: dict) -> dict:
+        out_c, in_c = check_int("PointwiseConv2d", "out_channels", config["out_channels"], 1), \
+            check_int("PointwiseConv2d", "in_channels", config["in_channels"], 1)
+        return {"weight": (out_c, in_c, 1, 1), **({"bias": (out_c,)} if config.get("bias", True) else {})}
+
+    def output_shape(self, input_shape):
+        N, C, H, W = self._check(tuple(input_shape), 4, "(N, C_in, H, W)", self.in_channels)
+        stride = (self.stride, self.stride)
+        return (N, self.out_channels, *window_output(repr(self), (N, C, H, W), (1, 1), stride, 0))
+
+    def forward(self, x):
+        self._check(x, 4, "(N, C_in, H, W)", self.in_channels)
+        self._check_dtype(x)
+        out, self._cache = F.pointwise_conv2d_forward(x, self.params["weight"], self.params.get("bias"), self.stride)
+        return out
+
+    def backward(self, dout):
+        dx, self.grads["weight"], dbias = F.pointwise_conv2d_backward(dout, self._cached())
         if "bias" in self.params:
             self.grads["bias"] = dbias
         return dx

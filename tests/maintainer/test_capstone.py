@@ -110,8 +110,9 @@ def test_bad_augment_keys_are_named(augment, pattern):
         config_from_dict({"model": "lenet", "augment": augment})
 
 
-@pytest.mark.parametrize("name, config", [("reference", "configs/mnist_capstone.yaml"),
-                                          ("candidate_vgg_bn", "benchmarks/results/capstone_candidate_vgg_bn.yaml")])
+@pytest.mark.parametrize("name, config", [("reference", "configs/mnist_capstone.yaml")] + [
+    (p.stem.removeprefix("capstone_"), f"benchmarks/results/{p.name}")
+    for p in sorted((ROOT / "benchmarks" / "results").glob("capstone_candidate_*.yaml"))])
 def test_the_committed_measurements_are_of_their_configs_recipe(name, config):
     report = json.loads((ROOT / "benchmarks" / "results" / f"capstone_{name}.json").read_text())
     recipe = load_config(ROOT / config).to_dict()

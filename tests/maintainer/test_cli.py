@@ -121,7 +121,7 @@ def test_evaluate_reports_what_train_measured(trained, capsys):
     assert main(["evaluate", "--checkpoint", str(run / "best.npz"), "--reference"]) == 0
     out = capsys.readouterr().out
     assert f"test accuracy {metrics['test_accuracy']:.2%}" in out
-    assert f"loss {metrics['test_loss']:.4f}" in out and "(200 mnist_sample images)" in out
+    assert f"loss {metrics['test_loss']:.4f}" in out and "(the first 200 of 400 mnist_sample test images)" in out
 
 
 def test_export_writes_weights_and_architecture_and_never_overwrites(trained, tmp_path, capsys):
@@ -312,7 +312,8 @@ def test_evaluate_reads_only_the_test_files(dataset, no_data, tmp_path, capsys, 
     ckpt = _checkpoint(tmp_path / "best.npz", dataset, model="tiny_vgg" if dataset == "cifar10" else "small_cnn")
     assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(folder), "--reference"]) == 0, \
         capsys.readouterr().err
-    assert f"(3 {dataset} images)" in capsys.readouterr().out
+    used = "all 3" if dataset == "cifar10" else "the first 3 of 5"  # the checkpoint's config: test_samples 3
+    assert f"({used} {dataset} test images)" in capsys.readouterr().out
 
 
 def test_export_writes_beside_the_checkpoint_by_default_and_never_over_it(trained, tmp_path, capsys, monkeypatch):

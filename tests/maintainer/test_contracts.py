@@ -78,6 +78,16 @@ CASES = {
         "f(x).shape=(3,)"),
     "lr=inf": ("sgd_step", lambda: (np.ones(3), np.ones(3), None, float("inf")), ValueError,
                "sgd_step: lr must be a finite number >= 0. Received: lr=inf"),
+    "2-D weight (1x1 convolution)": ("pointwise_conv2d_forward", lambda: (x4(), x4(f32, (4, 3))), ValueError,
+                                     "pointwise_conv2d_forward: weight must have shape (C_out, C_in, 1, 1)"),
+    "3x3 weight (1x1 convolution)": ("pointwise_conv2d_forward", lambda: (x4(), x4(f32, (4, 3, 3, 3))), ValueError,
+                                     "Received: weight.shape=(4, 3, 3, 3)"),
+    "stride 0 (1x1 convolution)": ("pointwise_conv2d_forward", lambda: (x4(), x4(f32, (4, 3, 1, 1)), None, 0),
+                                   ValueError, "pointwise_conv2d_forward: stride must be >= 1. Received: stride=0"),
+    "pointwise_conv2d_backward with depthwise's cache": (
+        "pointwise_conv2d_backward", lambda: (np.ones((2, 3, 6, 6), f32), reference("depthwise_conv2d_forward")(
+            x4(), x4(f32, (3, 1, 3, 3)), None, 1, 1)[1]), TypeError,
+        "pointwise_conv2d_backward: cache must be the 4-tuple returned by pointwise_conv2d_forward"),
 }
 
 

@@ -218,12 +218,13 @@ def test_wrong_answers_carry_expected_received_index_and_hint():
 LAYERS = [
     ["cnnlib.core", "cnnlib.exercises", "cnnlib.files", "cnnlib.questions", "cnnlib.threads"],
     [*(f"cnnlib.{m}" for m in LEARNER_MODULES), "solutions", "cnnlib.ops", "cnnlib.nonlinearities",
-     "cnnlib.gradients", "cnnlib.data", "cnnlib.grading", "cnnlib.transforms"],
+     "cnnlib.gradients", "cnnlib.data", "cnnlib.grading", "cnnlib.transforms", "cnnlib.submission"],
     ["cnnlib.layers"],
     ["cnnlib.models", "cnnlib.optim", "cnnlib.checkpoint"],
     ["cnnlib.history", "cnnlib.callbacks", "cnnlib.trainer", "cnnlib.profiling"],
-    ["cnnlib.config", "cnnlib.runs", "cnnlib.viz", "cnnlib.widgets", "cnnlib.diagnostics", "cnnlib.capstone"],
-    ["cnnlib.cli", "cnnlib"],
+    ["cnnlib.config", "cnnlib.runs", "cnnlib.viz", "cnnlib.widgets", "cnnlib.diagnostics", "cnnlib.capstone",
+     "cnnlib.grading.batch", "cnnlib.grading.platforms"],  # grading a class: runs of the grader
+    ["cnnlib.cli", "cnnlib.instructor", "cnnlib"],
 ]
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from make_class import reference_file
 
 from cnnlib.exercises import EXERCISES
 from solutions.answers import ANSWERS
@@ -32,13 +33,7 @@ def solved_copy(dest: Path) -> Path:
     for sol in (ROOT / "solutions").glob("*.py"):
         if sol.stem in ("__init__", "answers"):  # answers.py: the concept checks' answers, written below
             continue
-        lines = sol.read_text().splitlines(keepends=True)
-        defs = [n for n in ast.parse("".join(lines)).body if isinstance(n, ast.FunctionDef) and n.name in NAMES]
-        for node in sorted(defs, key=lambda n: -n.lineno):
-            lines.insert(node.lineno - 1, "@exercise\n")
-        at = next(i for i, ln in enumerate(lines) if ln.startswith("from cnnlib."))
-        lines.insert(at, "from cnnlib.exercises import exercise\n")
-        (dest / "cnnlib" / sol.name).write_text("".join(lines))
+        (dest / "cnnlib" / sol.name).write_text(reference_file(sol.stem))
     (dest / "answers.json").write_text(json.dumps(ANSWERS))  # the concept checks answered right too
     return dest
 

@@ -1,13 +1,13 @@
-"""Tests of chapter 11's layers and preset: GlobalAvgPool2d, DepthwiseConv2d, ResidualBlock and
-resnet_small (shapes, parameter names, config and state round trips, gradients against finite
+"""Tests of chapter 11's layers and preset: GlobalAvgPool2d, DepthwiseConv2d, PointwiseConv2d, ResidualBlock
+and resnet_small (shapes, parameter names, config and state round trips, gradients against finite
 differences in float64, and the same numbers as PyTorch)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cnnlib.layers import (BatchNorm2d, Conv2d, DepthwiseConv2d, GlobalAvgPool2d, ReLU, ResidualBlock, Sequential,
-                           layer_from_config)
+from cnnlib.layers import (BatchNorm2d, Conv2d, DepthwiseConv2d, GlobalAvgPool2d, PointwiseConv2d, ReLU, ResidualBlock,
+                           Sequential, layer_from_config)
 from cnnlib.models import build_model, resnet_small
 from test_layers import numerical_grad, rel_error
 
@@ -17,6 +17,8 @@ F64 = dict(dtype=np.float64)
 def _blocks():
     return [("GlobalAvgPool2d", GlobalAvgPool2d(), (2, 3, 4, 5)),
             ("DepthwiseConv2d", DepthwiseConv2d(3, 3, stride=2, padding=1, rng=0, **F64), (2, 3, 7, 6)),
+            ("PointwiseConv2d", PointwiseConv2d(3, 5, rng=0, **F64), (2, 3, 4, 5)),
+            ("PointwiseConv2d stride 2", PointwiseConv2d(4, 2, stride=2, bias=False, rng=0, **F64), (2, 4, 7, 6)),
             ("ResidualBlock identity", ResidualBlock(3, 3, rng=0, **F64), (3, 3, 5, 5)),
             ("ResidualBlock projection", ResidualBlock(2, 4, stride=2, rng=1, **F64), (3, 2, 6, 6)),
             ("ResidualBlock plain", ResidualBlock(2, 4, stride=2, residual=False, rng=2, **F64), (3, 2, 6, 6)),
@@ -46,6 +48,7 @@ def test_residual_block_names_its_parameters_and_projects_only_when_the_shape_ch
     assert down.params["shortcut.0.weight"].shape == (8, 4, 1, 1)
     assert not plain.shortcut and down.num_parameters() == plain.num_parameters() + 8 * 4 + 2 * 8
     assert [type(layer) for layer in same.branch] == [Conv2d, BatchNorm2d, ReLU, Conv2d, BatchNorm2d]
+    assert [type(layer) for layer in down.shortcut] == [PointwiseConv2d, BatchNorm2d]
     assert same.output_shape((2, 4, 9, 9)) == (2, 4, 9, 9) and down.output_shape((2, 4, 9, 9)) == (2, 8, 5, 5)
     with pytest.raises(ValueError, match=r"expected input with 4 channels .*Received: x.shape=\(1, 3, 5, 5\)"):
         same.forward(np.zeros((1, 3, 5, 5), np.float32))
@@ -179,3 +182,32 @@ def test_resnet_small_survives_a_checkpoint_round_trip(tmp_path):
     restored = load_checkpoint(tmp_path / "resnet.npz")["model"]
     model.eval(), restored.eval()
     np.testing.assert_array_equal(restored.forward(x), model.forward(x))
+
+
+def test_pointwise_conv2d_is_a_1x1_conv2d_to_the_last_bit():
+    """The same initial weights from the same seed, and the same numbers forward and backward, so that the
+    projection shortcut of ResidualBlock gives what it gave as a Conv2d (float32, strided, channels-last dout)."""
+    from cnnlib import threads, use_solutions
+    threads.set_threads(1)  # the same BLAS kernels for both
+    try:
+        with use_solutions("all"):
+            for stride, bias in ((1, True), (2, False)):
+                pw, conv = PointwiseConv2d(6, 10, stride, bias, rng=3), Conv2d(6, 10, 1, stride, 0, bias, rng=3)
+                assert repr(pw) == f"PointwiseConv2d(6, 10{', stride=2' if stride == 2 else ''}" + \
+                    f"{', bias=False' if not bias else ''})"
+                assert pw.params.keys() == conv.params.keys() and pw.state_shapes(pw.to_config()) == \
+                    conv.state_shapes(conv.to_config())
+                for key in pw.params:
+                    np.testing.assert_array_equal(pw.params[key], conv.params[key])
+                x = np.random.default_rng(4).standard_normal((3, 6, 9, 7)).astype(np.float32)
+                out = pw.forward(x)
+                np.testing.assert_array_equal(out, conv.forward(x))
+                assert out.shape == pw.output_shape(x.shape) == conv.output_shape(x.shape)
+                dout = np.random.default_rng(5).standard_normal(out.shape[:1] + out.shape[2:] + out.shape[1:2])
+                dout = dout.astype(np.float32).transpose(0, 3, 1, 2)  # a channels-last view
+                np.testing.assert_array_equal(pw.backward(dout), conv.backward(dout))
+                for key in pw.grads:
+                    np.testing.assert_array_equal(pw.grads[key], conv.grads[key])
+                assert repr(layer_from_config(pw.to_config())) == repr(pw)
+    finally:
+        threads.set_threads(None)

@@ -1,7 +1,7 @@
-"""The PyTorch oracle for chapter 11: the reference global average pooling, depthwise convolution
-and residual block against torch (F.adaptive_avg_pool2d, F.conv2d with groups=C, and a
-BasicBlock-shaped relu(branch(x) + shortcut(x)) built from F.conv2d), forward and backward by
-autograd, in float64, on many random configurations."""
+"""The PyTorch oracle for chapter 11: the reference global average pooling, depthwise convolution,
+residual block and 1x1 convolution against torch (F.adaptive_avg_pool2d, F.conv2d with groups=C,
+a BasicBlock-shaped relu(branch(x) + shortcut(x)) built from F.conv2d, and F.conv2d with a 1x1
+kernel), forward and backward by autograd, in float64, on many random configurations."""
 from __future__ import annotations
 
 import numpy as np
@@ -107,3 +107,37 @@ def test_residual_block_matches_autograd(C_in, C_out, stride):
     ot.backward(torch.tensor(dout))
     assert rel_err(out, ot.detach().numpy()) < TOL
     assert rel_err(dx, xt.grad.numpy()) < TOL
+
+
+def _pw_configs(count, seed=1):
+    rng = np.random.default_rng(seed)
+    return [tuple(int(v) for v in (rng.integers(1, 4), rng.integers(1, 9), rng.integers(1, 9), rng.integers(1, 12),
+                                   rng.integers(1, 12), rng.integers(1, 4))) + (bool(rng.random() < 0.7),)
+            for _ in range(count)]
+
+
+# (N, C_in, C_out, H, W, stride, bias): a ResNet projection (16 -> 32, stride 2), MobileNet's pointwise step, random
+PW_CONFIGS = [(2, 16, 32, 14, 14, 2, False), (3, 8, 8, 7, 9, 1, True), (1, 1, 1, 1, 1, 3, True)] + _pw_configs(40)
+
+
+@pytest.mark.parametrize("cfg", PW_CONFIGS, ids=str)
+def test_pointwise_conv2d_matches_conv2d_with_a_1x1_kernel(cfg):
+    N, C_in, C_out, H, W, s, has_bias = cfg
+    rng = np.random.default_rng(sum(cfg))
+    x, w = rng.standard_normal((N, C_in, H, W)), rng.standard_normal((C_out, C_in, 1, 1))
+    b = rng.standard_normal(C_out) if has_bias else None
+    out, cache = ref.pointwise_conv2d_forward(x, w, b, s)
+    dout = rng.standard_normal(out.shape)
+    xt, wt = _t(x), _t(w)
+    bt = _t(b) if has_bias else None
+    ot = F.conv2d(xt, wt, bt, stride=s)
+    ot.backward(torch.tensor(dout))
+    dx, dw, db = ref.pointwise_conv2d_backward(dout, cache)
+    assert out.shape == tuple(ot.shape) and dx.shape == x.shape and dw.shape == w.shape
+    assert rel_err(out, ot.detach().numpy()) < TOL
+    assert rel_err(dx, xt.grad.numpy()) < TOL
+    assert rel_err(dw, wt.grad.numpy()) < TOL
+    if has_bias:
+        assert rel_err(db, bt.grad.numpy()) < TOL
+    else:
+        assert db is None

@@ -193,6 +193,16 @@ print(cnnlib.describe_switch())  # back to what it was before the `with` blocks
 #    move on. You can come back later.
 
 # %% [markdown]
+# ### Handing in your work
+#
+# If your course is graded, run `cnnlib submit` in a terminal in the course's folder. It
+# writes `submission.zip` there with exactly your exercise files and your concept-check
+# answers (`answers.json`), and a manifest of their hashes, the course version and the
+# date; a missing or unreadable file is named and nothing is packed. Hand in that file as
+# your instructor says. It is graded by the same checks, with the same messages, as
+# `pytest tests/`, so run that first.
+
+# %% [markdown]
 # ## Part 2: The NumPy you need
 #
 # ### Arrays of images

@@ -14,7 +14,9 @@
 # 2. **1×1 and depthwise convolutions**: a convolution that only mixes channels, and one
 #    that never mixes them. Together they make MobileNet's cheap depthwise-separable block.
 # 3. **The residual block**: its forward pass, and its backward pass, where the gradient
-#    reaches the input along two paths and the two contributions add.
+#    reaches the input along two paths and the two contributions add; then the 1 × 1
+#    convolution of its projection shortcut, written as what it is: a linear layer at
+#    every pixel.
 #
 # Then an experiment: plain and residual networks of 5, 13 and 33 convolutions on the
 # same digits, with the gradient that reaches each layer and the training curves.
@@ -29,6 +31,8 @@
 # | 11.4 | `depthwise_conv2d_backward` | its gradients |
 # | 11.5 | `residual_forward` | the join: add the shortcut, then ReLU |
 # | 11.6 | `residual_backward` | the fork: gradients add |
+# | 11.7 | `pointwise_conv2d_forward` | a 1×1 convolution as one matrix product, as `F.conv2d` with a 1×1 kernel |
+# | 11.8 | `pointwise_conv2d_backward` | its gradients |
 #
 # The hints are folded away: open one only when you are stuck, and the first one first.
 
@@ -127,7 +131,8 @@ assert pooled.shape == (32, 64) and np.allclose(dx, 1 / 49)
 # im2col's windows are the pixels themselves, and its GEMM is exactly this product.
 # Its backward pass is `conv2d_backward` with a 1 × 1 kernel. A ResNet uses one on the
 # shortcut of a block that changes the number of channels; MobileNet after every
-# depthwise convolution.
+# depthwise convolution. After the residual block, exercises 11.7 and 11.8 write it as a
+# function of its own: one matrix product over the channels, no im2col.
 
 # %%
 x = np.random.default_rng(1).standard_normal((2, 16, 5, 5))
@@ -296,9 +301,105 @@ cnnlib.check("11.5")
 cnnlib.check("11.6")
 
 # %% [markdown]
-# The library's `ResidualBlock` calls your two functions with its own layers: its branch
-# and its shortcut are lists of layers, run forwards and backwards as a `Sequential`
-# would. `resnet_small` stacks them: a 3 × 3 stem, stages of blocks (each stage after the
+# ## The 1 × 1 convolution, as a function of its own
+#
+# The projection on a shortcut is a 1 × 1 convolution with stride 2, and MobileNet runs one
+# after every depthwise convolution. `conv2d_forward` computes it, through im2col, whose
+# windows are single pixels here. Written for what it is, a 1 × 1 convolution is **a
+# linear layer applied at every pixel**, with the same weights everywhere: with
+# $W = \text{weight}[:, :, 0, 0]$, of shape $(C_\text{out}, C_\text{in})$, and stride $s$,
+#
+# $$\text{out}[n, :, i, j] = W\, x[n, :, i s, j s] + b .$$
+#
+# The pixels between the strided ones are skipped, and there is no padding. Move the
+# channels last and stack the $N H_\text{out} W_\text{out}$ pixels the forward reads as the rows
+# of a matrix $X$, of shape $(N H_\text{out} W_\text{out}, C_\text{in})$: then the output's rows are
+# $X W^\top + b$, chapter 05's `linear_forward` with one "sample" per pixel; a reshape and a
+# transpose put them back as (N, C_out, H_out, W_out).
+#
+# So the backward pass is chapter 05's too (exercise 5.2), with $D$ the rows of `dout` in
+# the same pixel order:
+#
+# - $\partial L / \partial W = D^\top X$: one outer product per pixel, summed over the batch
+#   and every position, because the same $W$ served them all;
+# - $\partial L / \partial b$: the rows of $D$ summed, that is `dout` summed over axes 0, 2 and 3;
+# - $\partial L / \partial X = D\, W$, at each pixel $W^\top \text{dout}[n, :, i, j]$. That is the
+#   gradient at the pixels the forward read, $(i s, j s)$; the pixels a stride skipped did
+#   not enter the output, so their gradient is 0.
+#
+# ## Exercise 11.7: `pointwise_conv2d_forward`
+#
+# The arguments are `(x, weight, bias=None, stride=1)`, with the weight of shape
+# (C_out, C_in, 1, 1), as PyTorch's `nn.Conv2d(C_in, C_out, 1)` stores it. Return
+# `(out, (x, weight, bias, stride))`: no im2col and no loops.
+#
+# <details><summary>Hint 1</summary>
+#
+# The stride first: `x[:, :, ::stride, ::stride]` holds the pixels a strided 1 × 1
+# convolution reads.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# `transpose(0, 2, 3, 1)` moves the channels last; then `reshape(-1, C_in)` makes one row
+# per pixel. A reshape without the transpose mixes pixels and channels.
+# </details>
+# <details><summary>Hint 3</summary>
+#
+# The rows times `weight[:, :, 0, 0].T` give (N·H_out·W_out, C_out). Add the bias, reshape to
+# (N, H_out, W_out, C_out), and move the channels back to axis 1.
+# </details>
+
+# %%
+cnnlib.check("11.7")
+
+# %% [markdown]
+# ## Exercise 11.8: `pointwise_conv2d_backward`
+#
+# Return `(dx, dweight, dbias)`: dx of x's shape, dweight of the weight's shape
+# (C_out, C_in, 1, 1), dbias None when the forward had no bias.
+#
+# <details><summary>Hint 1</summary>
+#
+# Build the rows of x as in the forward, and the rows of `dout` in the same pixel order
+# (`dout.transpose(0, 2, 3, 1).reshape(-1, C_out)`): from there it is `linear_backward`'s
+# three products.
+# </details>
+# <details><summary>Hint 2</summary>
+#
+# For dx, start from zeros of x's shape (channels-last, (N, H, W, C_in), is convenient)
+# and write the product's rows into the pixels the forward read, `[:, ::stride, ::stride]`.
+# </details>
+
+# %%
+cnnlib.check("11.8")
+
+# %% [markdown]
+# A projection from 16 to 32 channels at stride 2, both ways: your function, and chapter
+# 02's `conv2d_forward` with the 1 × 1 kernel.
+
+# %%
+rng = np.random.default_rng(4)
+x = rng.standard_normal((8, 16, 14, 14)).astype(np.float32)
+w = (rng.standard_normal((32, 16, 1, 1)) / 4).astype(np.float32)
+out, cache = ops.pointwise_conv2d_forward(x, w, None, 2)
+conv_out, conv_cache = ops.conv2d_forward(x, w, None, 2, 0)
+dout = rng.standard_normal(out.shape).astype(np.float32)
+dx, dweight, _ = ops.pointwise_conv2d_backward(dout, cache)
+conv_dx, conv_dweight, _ = ops.conv2d_backward(dout, conv_cache)
+print(out.shape, "the same as conv2d_forward's:", np.allclose(out, conv_out, atol=1e-5))
+print("dx and dweight the same as conv2d_backward's:",
+      np.allclose(dx, conv_dx, atol=1e-5) and np.allclose(dweight, conv_dweight, atol=1e-4))
+print("largest gradient at a pixel the stride skipped:", f"{np.abs(dx[:, :, 1::2]).max():.1f}",
+      f"{np.abs(dx[:, :, :, 1::2]).max():.1f}")
+assert np.allclose(out, conv_out, atol=1e-5) and np.allclose(dx, conv_dx, atol=1e-5)
+assert np.allclose(dweight, conv_dweight, atol=1e-4) and not dx[:, :, 1::2].any() and not dx[:, :, :, 1::2].any()
+
+# %% [markdown]
+# The library's `ResidualBlock` calls your functions with its own layers: 11.5 and 11.6 at
+# the join and the fork, and on a projection shortcut a `PointwiseConv2d` layer, which runs
+# your 11.7 and 11.8 (with the reference solutions it gives a 1 × 1 `Conv2d`'s numbers to
+# the last bit). Its branch and its shortcut are lists of layers, run forwards and
+# backwards as a `Sequential` would. `resnet_small` stacks them: a 3 × 3 stem, stages of blocks (each stage after the
 # first starts with a stride-2 block and a projection), global average pooling and a
 # linear layer. `residual=False` builds the *plain* twin, the same layers without the
 # shortcuts.
@@ -306,6 +407,7 @@ cnnlib.check("11.6")
 # %%
 print(resnet_small(seed=0).summary((1, 28, 28)))
 print(ResidualBlock(16, 32, stride=2, rng=0).params.keys())
+print(ResidualBlock(16, 32, stride=2, rng=0).shortcut)
 
 # %% [markdown]
 # ## Plain against residual, at growing depth
@@ -324,6 +426,11 @@ print(ResidualBlock(16, 32, stride=2, rng=0).params.keys())
 # Before you run it, **predict**: which of the six trains worst?
 
 # %% tags=["nbval-ignore-output"]
+from cnnlib import threads
+
+# A 33-layer plain network amplifies the last bits of rounding, and OpenBLAS rounds differently on
+# one thread and on two: one thread (cnnlib/threads.py), for the same numbers at every run.
+threads.set_threads(1)
 small = images.reshape(-1, 1, 14, 2, 14, 2).mean(axis=(3, 5))  # 2 x 2 averages: 14 x 14 digits
 x_train, y_train, x_val, y_val = small[:1500], labels[:1500], small[1500:], labels[1500:]
 BLOCKS = {5: 1, 13: 3, 33: 8}  # 3x3 convolutions: the stem + 2 stages x blocks x 2
@@ -442,15 +549,16 @@ plt.show()
 # ## What you have now
 #
 # - Global average pooling, a head with no parameters that accepts any input size.
-# - 1 × 1 convolutions (your `conv2d_forward` with a 1 × 1 kernel) and depthwise ones:
-#   together a 3 × 3 layer for about a ninth of the cost.
+# - 1 × 1 convolutions (your `pointwise_conv2d_forward`, chapter 05's linear layer at every
+#   pixel, the same as `conv2d_forward` with a 1 × 1 kernel) and depthwise ones: together a
+#   3 × 3 layer for about a ninth of the cost.
 # - The residual block, and why its backward pass is a sum: the identity path hands the
 #   gradient to earlier layers without passing it through any convolution. The library's
 #   `ResidualBlock` and `resnet_small` run on your functions.
 #
-# In PyTorch: `nn.AdaptiveAvgPool2d(1)`, `nn.Conv2d(C, C, 3, groups=C)` and torchvision's
-# `BasicBlock` are these, and autograd does the sum at the fork for you, because a tensor
-# used twice accumulates its gradients.
+# In PyTorch: `nn.AdaptiveAvgPool2d(1)`, `nn.Conv2d(C, C, 3, groups=C)`,
+# `nn.Conv2d(C_in, C_out, 1)` and torchvision's `BasicBlock` are these, and autograd does
+# the sum at the fork for you, because a tensor used twice accumulates its gradients.
 
 # %% [markdown]
 # ## Concept checks

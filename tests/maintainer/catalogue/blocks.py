@@ -175,6 +175,112 @@ def _res_backward_where(dout, cache, branch_backward, shortcut_backward=None):
     return dx
 
 
+# ---------------------------------------------------------------------------- the 1x1 convolution
+
+def _pw_forward(x, weight, bias=None, stride=1, *, transpose=False, rows_from="channels last", back="transpose",
+                use_bias=True, bias_axis="channels", use_stride=True, start=0, dtype=None, into_x=False,
+                cache="x"):
+    """Rows of pixels times the (C_out, C_in) matrix, with knobs for mistakes."""
+    N, C_in = x.shape[:2]
+    C_out = weight.shape[0]
+    s = stride if use_stride else 1
+    xs = x[:, :, start::s, start::s] if s > 1 else x
+    H_out, W_out = xs.shape[2:]
+    m = weight[:, :, 0, 0].T if transpose else weight[:, :, 0, 0]
+    rows = xs.transpose(0, 2, 3, 1).reshape(-1, C_in) if rows_from == "channels last" else xs.reshape(-1, C_in)
+    if into_x and C_in == C_out:  # "saves an allocation": the product written over x's own pixels
+        out = np.matmul(rows, m.T, out=rows)
+    else:
+        out = rows @ m.T
+    out = out.astype(dtype or x.dtype)
+    out = out.reshape(N, H_out, W_out, C_out).transpose(0, 3, 1, 2) if back == "transpose" else \
+        out.reshape(N, C_out, H_out, W_out)
+    if bias is not None and use_bias:
+        out = out + (bias[:, None, None] if bias_axis == "channels" else bias)
+    kept = {"x": x, "rows": rows, "subsampled x": xs}[cache]
+    return out, (kept, weight, bias, stride)
+
+
+def _pw_forward_einsum(x, weight, bias=None, stride=1):
+    """Correct: one einsum over the channels of the subsampled x."""
+    out = np.einsum("oc,nchw->nohw", weight[:, :, 0, 0], x[:, :, ::stride, ::stride])
+    if bias is not None:
+        out = out + bias[:, None, None]
+    return out, (x, weight, bias, stride)
+
+
+def _pw_forward_tensordot(x, weight, bias=None, stride=1):
+    """Correct: tensordot over the channel axes, then the output channels moved to axis 1."""
+    out = np.tensordot(x[:, :, ::stride, ::stride], weight[:, :, 0, 0], axes=([1], [1]))  # (N, H_out, W_out, C_out)
+    if bias is not None:
+        out = out + bias
+    return out.transpose(0, 3, 1, 2), (x, weight, bias, stride)
+
+
+def _pw_forward_conv(x, weight, bias=None, stride=1):
+    """Correct: chapter 02's conv2d_forward with the 1x1 kernel, and the cache this exercise promises."""
+    return conv2d_forward(x, weight, bias, stride, 0)[0], (x, weight, bias, stride)
+
+
+def _pw_backward(dout, cache, *, transpose_dx=False, place="zeros", dout_rows="channels last", transpose_dw=False,
+                 dw_over="all", dw_2d=False, db_axes=(0, 2, 3), db_scale="sum", dtype=None, into_dout=False):
+    """Rows of pixels, chapter 05's linear backward, with knobs for mistakes."""
+    x, weight, bias, s = cache
+    N, C_in, H, W = x.shape
+    _, C_out, H_out, W_out = dout.shape
+    rows = x[:, :, ::s, ::s].transpose(0, 2, 3, 1).reshape(-1, C_in)
+    d = dout.transpose(0, 2, 3, 1).reshape(-1, C_out) if dout_rows == "channels last" else \
+        np.ascontiguousarray(dout).reshape(-1, C_out)
+    dw = (d.T @ rows) if dw_over != "first sample" else \
+        d.reshape(N, -1, C_out)[0].T @ rows.reshape(N, -1, C_in)[0]  # (C_out, C_in)
+    if dw_over == "mean":
+        dw = dw / N
+    dw = dw.T if transpose_dw else dw
+    dw = dw if dw_2d else dw[:, :, None, None]
+    db = None
+    if bias is not None:
+        db = dout.sum(axis=db_axes)
+        db = db / N if db_scale == "mean over the batch" else db
+    m = weight[:, :, 0, 0].T if transpose_dx else weight[:, :, 0, 0]
+    if into_dout and C_in == C_out:  # dout is not needed any more: reuse its memory
+        dx_rows = np.matmul(d, m, out=d)
+    else:
+        dx_rows = d @ m
+    dx_read = dx_rows.reshape(N, H_out, W_out, C_in).transpose(0, 3, 1, 2)
+    if place == "zeros":
+        dx = np.zeros(x.shape, dtype=dout.dtype)
+        dx[:, :, ::s, ::s] = dx_read
+    elif place == "spread":
+        dx = np.repeat(np.repeat(dx_read, s, axis=2), s, axis=3)[:, :, :H, :W]
+    else:
+        dx = dx_read
+    if dtype is not None:
+        dx, dw = dx.astype(dtype), dw.astype(dtype)
+        db = None if db is None else db.astype(dtype)
+    return dx, dw, db
+
+
+def _pw_backward_einsum(dout, cache):
+    """Correct: three einsums."""
+    x, weight, bias, s = cache
+    xs = x[:, :, ::s, ::s]
+    dx = np.zeros_like(x, dtype=dout.dtype)
+    dx[:, :, ::s, ::s] = np.einsum("oc,nohw->nchw", weight[:, :, 0, 0], dout)
+    dw = np.einsum("nohw,nchw->oc", dout, xs)[:, :, None, None]
+    return dx, dw, None if bias is None else np.einsum("nohw->o", dout)
+
+
+def _pw_backward_tensordot(dout, cache):
+    """Correct: tensordot for dweight and dx, channels-last in between."""
+    x, weight, bias, s = cache
+    xs = x[:, :, ::s, ::s]
+    dw = np.tensordot(dout, xs, axes=([0, 2, 3], [0, 2, 3]))[:, :, None, None]  # (C_out, C_in, 1, 1)
+    dx_read = np.tensordot(dout, weight[:, :, 0, 0], axes=([1], [0]))  # (N, H_out, W_out, C_in)
+    dx = np.zeros((x.shape[0], *x.shape[2:], x.shape[1]), dtype=dout.dtype)
+    dx[:, ::s, ::s] = dx_read
+    return dx.transpose(0, 3, 1, 2), dw, None if bias is None else dout.sum(axis=(0, 2, 3))
+
+
 WRONG = {
     "global_avgpool_forward": {
         "sum, not mean": lambda x: (x.sum(axis=(2, 3)), x.shape),
@@ -227,6 +333,34 @@ WRONG = {
     "residual_backward": {m: (lambda d, c, bb, sb=None, m=m: _res_backward(d, c, bb, sb, mistake=m)) for m in (
         "no shortcut gradient", "no mask", "mask on dx", "mask on the branch only", "mask on the shortcut only",
         "average at the fork", "ignore shortcut_backward", "twice through the branch")},
+    "pointwise_conv2d_forward": {
+        "weight not transposed": lambda *a: _pw_forward(*a, transpose=True),
+        "x.reshape(-1, C_in) without moving the channels last": lambda *a: _pw_forward(*a, rows_from="NCHW"),
+        "result reshaped to (N, C_out, H, W) without a transpose": lambda *a: _pw_forward(*a, back="reshape"),
+        "bias ignored": lambda *a: _pw_forward(*a, use_bias=False),
+        "bias added along the last axis (per pixel column)": lambda *a: _pw_forward(*a, bias_axis="last"),
+        "stride ignored": lambda *a: _pw_forward(*a, use_stride=False),
+        "strided pixels from stride - 1": lambda x, w, b=None, s=1: _pw_forward(x, w, b, s, start=s - 1),
+        "float64 result": lambda *a: _pw_forward(*a, dtype=np.float64),
+        "writes the product over x (in place)": lambda *a: _pw_forward(*a, into_x=True),
+        "caches the rows, not x": lambda *a: _pw_forward(*a, cache="rows"),
+        "caches the subsampled x": lambda *a: _pw_forward(*a, cache="subsampled x"),
+    },
+    "pointwise_conv2d_backward": {
+        "dx without the weight's transpose": lambda d, c: _pw_backward(d, c, transpose_dx=True),
+        "dx of the read pixels only (shape H_out, W_out)": lambda d, c: _pw_backward(d, c, place="none"),
+        "dx spread over the skipped pixels": lambda d, c: _pw_backward(d, c, place="spread"),
+        "dout.reshape(-1, C_out) without moving the channels last": lambda d, c: _pw_backward(d, c, dout_rows="NCHW"),
+        "dweight transposed": lambda d, c: _pw_backward(d, c, transpose_dw=True),
+        "dweight of the first sample only": lambda d, c: _pw_backward(d, c, dw_over="first sample"),
+        "dweight a mean over the batch": lambda d, c: _pw_backward(d, c, dw_over="mean"),
+        "dweight 2-D (C_out, C_in)": lambda d, c: _pw_backward(d, c, dw_2d=True),
+        "dbias over axes (2, 3) only": lambda d, c: _pw_backward(d, c, db_axes=(2, 3)),
+        "dbias over axes (1, 2, 3)": lambda d, c: _pw_backward(d, c, db_axes=(1, 2, 3)),
+        "dbias a mean over the batch": lambda d, c: _pw_backward(d, c, db_scale="mean over the batch"),
+        "float64 gradients": lambda d, c: _pw_backward(d, c, dtype=np.float64),
+        "dx written over dout (in place)": lambda d, c: _pw_backward(d, c, into_dout=True),
+    },
 }
 
 RIGHT = {
@@ -260,5 +394,18 @@ RIGHT = {
     "residual_backward": {
         "the reference": ref.residual_backward,
         "np.where, the shortcut first": _res_backward_where,
+    },
+    "pointwise_conv2d_forward": {
+        "the reference": ref.pointwise_conv2d_forward,
+        "rows of pixels times weight.T": _pw_forward,
+        "einsum": _pw_forward_einsum,
+        "tensordot": _pw_forward_tensordot,
+        "conv2d_forward with the 1x1 kernel": _pw_forward_conv,
+    },
+    "pointwise_conv2d_backward": {
+        "the reference": ref.pointwise_conv2d_backward,
+        "chapter 05's linear backward on rows of pixels": _pw_backward,
+        "einsum": _pw_backward_einsum,
+        "tensordot": _pw_backward_tensordot,
     },
 }
