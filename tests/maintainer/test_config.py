@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PRESETS = sorted((ROOT / "configs").glob("*.yaml"))
 
 
-def test_the_course_ships_the_six_presets():
-    assert [p.stem for p in PRESETS] == ["cifar10_tiny_vgg", "fashion_mnist_lenet", "mnist_capstone", "mnist_lenet",
-                                         "mnist_small", "mnist_vgg_bn"]
+def test_the_course_ships_the_seven_presets():
+    assert [p.stem for p in PRESETS] == ["cifar10_tiny_vgg", "fashion_mnist_lenet", "mnist_capstone", "mnist_fast",
+                                         "mnist_lenet", "mnist_small", "mnist_vgg_bn"]
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
