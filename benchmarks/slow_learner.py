@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "maintainer"))
+for helpers in ("tests/maintainer", "tools"):  # solved_copy, and the make_class it uses
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / helpers))
 from test_isolation import solved_copy
 
 SLOW = {

@@ -44,6 +44,7 @@ import os
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -591,7 +592,7 @@ def summary(graded: list[Graded], columns: list[Column]) -> str:
     full = sum(s == total for s in scores)
     mean = fmt(round(sum(scores) / len(scores), 2))
     lines = [(f"{len(graded)} submissions; score out of {fmt(total)}: mean {mean}, median "
-              f"{fmt(scores[len(scores) // 2])}, min {fmt(scores[0])}, max {fmt(scores[-1])}; {full} with full marks"),
+              f"{fmt(statistics.median(scores))}, min {fmt(scores[0])}, max {fmt(scores[-1])}; {full} with full marks"),
              f"verdicts: {counts}"]
     notes = sum(bool(g.notes) for g in graded)
     if notes:
