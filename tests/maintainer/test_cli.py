@@ -387,7 +387,7 @@ def test_a_full_disk_is_named_and_the_failure_lists_only_what_the_run_kept(tiny,
 @pytest.mark.parametrize("sig, code, words", [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
 def test_an_interrupted_run_says_so_with_the_shells_exit_code(tiny, tmp_path, sig, code, words):
     proc = subprocess.Popen([sys.executable, "-m", "cnnlib.cli", "train", "--config", str(tiny), "--reference",
-                             "--epochs", "50", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--epochs", "5000", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=tmp_path)
     for line in proc.stdout:  # wait until training has begun
         if line.startswith("Training"):
