@@ -206,11 +206,11 @@ def child(args) -> None:
     print(json.dumps(side(cases, spec["batches"], spec["repeat"], spec["layers"])))
 
 
-def run_side(side, cases, batches, repeat, layers=False, blas_threads=None, env=None) -> dict:
+def run_side(side, cases, batches, repeat, layers=False, blas_threads=None) -> dict:
     spec = {"side": side, "cases": cases, "batches": batches, "repeat": repeat, "layers": layers,
             "blas_threads": blas_threads}
     done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True,
-                          env=env, check=False)
+                          check=False)
     if done.returncode:
         raise SystemExit(f"the {side} side failed:\n{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1])
