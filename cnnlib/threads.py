@@ -25,6 +25,12 @@ The price: OpenBLAS rounds a float32 product differently on one thread and on tw
 differed. For bit-for-bit repeatable runs pin the threads: the maintainers' tests do
 (one thread), and so do the notebook builds and their nbval check (every core, what a
 quiet machine chooses: ``conftest.py``, ``tools/build_notebook.py``).
+
+The CPU rounds too: OpenBLAS and NumPy pick their kernels by the instructions the CPU has
+(AVX2 or AVX-512 on x86), and each kernel sums in its own order. A notebook stored on
+one machine showed ``4.weight 6e-02`` where another machine printed ``5e-02``.
+``repeatable_environment()`` is the one list of what a stored notebook's kernel gets
+so that any machine prints the same digits.
 """
 from __future__ import annotations
 
@@ -102,6 +108,31 @@ def set_threads(n: int | None) -> None:
     _state["next_check"] = 0.0
     if n is not None:
         _apply(n)
+
+
+def repeatable_environment() -> dict[str, str]:
+    """Environment variables that make a new Python's float32 numbers the same on every x86 machine.
+
+    BLAS on every core; on an x86 CPU with AVX2, OpenBLAS's Haswell kernels (AVX2, which
+    every AVX-512 CPU also runs) and none of NumPy's AVX-512 loops. Read by the notebook
+    builds, their nbval check and the browser test; a learner's run needs none of it.
+    """
+    env = {"OPENBLAS_NUM_THREADS": str(cores())}
+    try:
+        with open("/proc/cpuinfo") as f:
+            avx2 = " avx2 " in f.read().replace("\n", " ")
+    except OSError:
+        avx2 = False
+    if avx2:
+        env["OPENBLAS_CORETYPE"] = "Haswell"
+        try:
+            from numpy._core._multiarray_umath import __cpu_dispatch__
+        except ImportError:  # NumPy 1.x
+            from numpy.core._multiarray_umath import __cpu_dispatch__
+        wide = [name for name in __cpu_dispatch__ if "AVX512" in name or name == "X86_V4"]
+        if wide:
+            env["NPY_DISABLE_CPU_FEATURES"] = " ".join(wide)
+    return env
 
 
 def current() -> int | None:

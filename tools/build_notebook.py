@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 
+from cnnlib.threads import repeatable_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 _HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
 
@@ -59,9 +61,9 @@ def build(src: Path, execute: bool = True) -> Path:
     out = ROOT / "chapters" / (src.stem + ".ipynb")
     nbformat.write(nb, out)
     if execute:
-        # BLAS on every core, as a quiet machine chooses (cnnlib/threads.py) and as nbval runs it (conftest.py):
-        # float32 products round differently on one thread and on several.
-        env = dict(os.environ, CNNLIB_SOLUTIONS="all", PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS=str(os.cpu_count()))
+        # BLAS on every core and the same CPU kernels on every machine, as nbval runs it (conftest.py):
+        # float32 products round differently on one thread and on several, and on AVX2 and AVX-512.
+        env = dict(os.environ, CNNLIB_SOLUTIONS="all", PYTHONHASHSEED="0", **repeatable_environment())
         env.setdefault("CNNLIB_DATA", str(ROOT.parent / "shared" / "data" / "mnist"))
         allow = ["--allow-errors"] if any("raises-exception" in c.metadata.get("tags", []) for c in nb.cells) else []
         subprocess.run(["timeout", "1800", sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",

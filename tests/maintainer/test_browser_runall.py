@@ -16,6 +16,8 @@ from pathlib import Path
 import browser_check
 import pytest
 
+from cnnlib.threads import repeatable_environment
+
 pytestmark = pytest.mark.browser
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
@@ -40,9 +42,10 @@ def lab_page(tmp_path_factory):
     if why := bc.missing():
         pytest.skip(why)
     env = {k: v for k, v in os.environ.items() if k not in ("CNNLIB_SOLUTIONS", "CNNLIB_MAINTAINER")}
-    # BLAS on every core, as the stored outputs were made (tools/build_notebook.py): chapter 08 asserts
-    # what its training ends at, and OpenBLAS rounds differently on one thread (this suite's pin)
-    env["OPENBLAS_NUM_THREADS"] = str(os.cpu_count())
+    # BLAS on every core and the CPU kernels the stored outputs were made with (tools/build_notebook.py):
+    # chapter 08 asserts what its training ends at, and OpenBLAS rounds differently on one thread
+    # (this suite's pin) and on another CPU
+    env.update(repeatable_environment())
     shots = tmp_path_factory.mktemp("browser_runall")
     with bc.jupyter_lab(ROOT, env=env, log=shots / "jupyter.log") as lab, bc.chromium() as (page, errors):
         yield bc, lab, page, shots

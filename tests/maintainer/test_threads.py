@@ -1,6 +1,8 @@
 """cnnlib's BLAS thread policy (cnnlib/threads.py): the cores others leave free, at least one."""
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import time
@@ -109,3 +111,20 @@ def test_every_exercise_call_lets_the_policy_adapt(monkeypatch):
     ops.relu_forward(np.ones((2, 3), np.float32))
     assert calls, "exercises.call did not call threads.adapt"
     assert exercises.call.__module__ == "cnnlib.exercises"
+
+
+def test_the_repeatable_environment_pins_blas_threads_and_kernels_in_a_new_python():
+    env = threads.repeatable_environment()
+    assert env["OPENBLAS_NUM_THREADS"] == str(threads.cores())
+    script = ("import json, threadpoolctl, numpy;"
+              "from numpy._core._multiarray_umath import __cpu_features__ as f;"
+              "blas = [i for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'][0];"
+              "print(json.dumps([blas['num_threads'], blas.get('architecture'), [k for k, v in f.items() if v]]))")
+    out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, **env), check=True,
+                         capture_output=True, text=True)
+    assert out.stderr == ""  # a kernel's stray warning would be a notebook output
+    n, architecture, features = json.loads(out.stdout)
+    assert n == threads.cores()
+    if "OPENBLAS_CORETYPE" in env:
+        assert architecture == "Haswell"
+        assert not set(env.get("NPY_DISABLE_CPU_FEATURES", "").split()) & set(features)
