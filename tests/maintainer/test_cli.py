@@ -388,7 +388,10 @@ def test_a_full_disk_is_named_and_the_failure_lists_only_what_the_run_kept(tiny,
 def test_an_interrupted_run_says_so_with_the_shells_exit_code(tiny, tmp_path, sig, code, words):
     proc = subprocess.Popen([sys.executable, "-m", "cnnlib.cli", "train", "--config", str(tiny), "--reference",
                              "--epochs", "5000", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=tmp_path)
+                            text=True, cwd=tmp_path,
+                            # a learner's shell delivers Ctrl-C; pytest-xdist's workers ignore SIGINT, and a
+                            # child inherits that, so give the run the default a terminal gives it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:  # wait until training has begun
         if line.startswith("Training"):
             break
